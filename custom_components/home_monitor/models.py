@@ -1,0 +1,51 @@
+"""Value types shared by the sources, the coordinators and the history store."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Metric(StrEnum):
+    """What a reading measures; the store keys its metric table on these values."""
+
+    TEMPERATURE = "temperature"
+    ILLUMINANCE = "illuminance"
+    MOTION = "motion"
+    BATTERY = "battery"
+    CONNECTIVITY = "connectivity"
+    HUMIDITY = "humidity"
+    VOC_INDEX = "voc_index"
+    PM25 = "pm25"
+    PM10 = "pm10"
+    CO = "co"
+    AIR_QUALITY = "air_quality"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One measurement of one metric of one physical device.
+
+    `device_key` is globally unique and stable across restarts, for example
+    ``hue:<bridge id>:<device id>`` or ``amazon:<customer id>:<serial>``.
+    `measured_at` is the time the device says the value was taken (timezone
+    aware, UTC); the store keeps one row per (device, metric, measured_at),
+    so handing it the same sample twice stores it once.
+    """
+
+    device_key: str
+    metric: Metric
+    value: float
+    unit: str | None
+    measured_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """A physical device as the store's device table knows it."""
+
+    device_key: str
+    source: str
+    name: str
+    model: str | None = None
+    manufacturer: str | None = None
+    location: str | None = None
