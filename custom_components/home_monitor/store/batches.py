@@ -1,0 +1,149 @@
+"""Turning queued items into rows: for a transaction, or for the spool."""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+import json
+import math
+import sqlite3
+
+from .catalog import Catalog, label_key
+from .codec import EPOCH, ONE_MS, encode_value
+from .intake import DeviceItem, EventItem, Item, ReadingsItem
+from .spool import Spool, SpoolRecord
+
+INSERT_READING = (
+    "INSERT OR IGNORE INTO readings (device_id, metric_id, measured_at, value, "
+    "received_delay, label_id) VALUES (?, ?, ?, ?, ?, ?)"
+)
+type Row = tuple[int, int, int, int | float, int, int]
+_BAD_READING = (TypeError, ValueError, AttributeError, OverflowError)
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one batch did, filled in while its rows are produced."""
+
+    offered: int = 0
+    rejected: int = 0
+    example: str | None = None
+    touched: set[int] = field(default_factory=set)
+    events: list[EventItem] = field(default_factory=list)
+
+    def reject(self, reading: object, err: Exception) -> None:
+        """Count a reading that cannot be stored."""
+        self.rejected += 1
+        if self.example is None:
+            self.example = f"{reading!r}: {err}"
+
+
+def reading_rows(
+    conn: sqlite3.Connection,
+    catalog: Catalog,
+    items: Iterable[Item],
+    now_ms: int,
+    tally: Tally,
+) -> Iterator[Row]:
+    """Yield readings rows in queue order, applying device notes as they come.
+
+    Runs inside `executemany`, which releases the GIL around every row it
+    steps, so the event loop is never held up for long by the writer.
+    """
+    contexts = catalog.contexts
+    metric_ids = catalog.metric_ids
+    touched = tally.touched
+    for item in items:
+        if isinstance(item, ReadingsItem):
+            received = item.received_ms
+            for reading in item.readings:
+                try:
+                    ms = (reading.measured_at - EPOCH) // ONE_MS
+                    value = encode_value(reading.value)
+                    key = reading.device_key
+                    ids = contexts.get((key, reading.unit)) or catalog.context(
+                        conn, key, reading.unit, now_ms
+                    )
+                    metric = metric_ids.get(reading.metric) or catalog.metric_id(
+                        conn, reading.metric
+                    )
+                except _BAD_READING as err:
+                    tally.reject(reading, err)
+                    continue
+                touched.add(ids[0])
+                tally.offered += 1
+                yield (ids[0], metric, ms, value, (received - ms) // 1000, ids[1])
+        elif isinstance(item, DeviceItem):
+            catalog.note(item.record)
+        else:
+            tally.events.append(item)
+
+
+def spool_rows(
+    conn: sqlite3.Connection,
+    catalog: Catalog,
+    records: Iterable[SpoolRecord],
+    now_ms: int,
+    tally: Tally,
+) -> Iterator[Row]:
+    """Yield readings rows for spooled readings, with their labels at the time."""
+    for (key, source, name, location, unit), metric, ms, delay, value in records:
+        device_id = catalog.device_id(conn, key, now_ms)
+        label_id = catalog.label_id(conn, (source, name, location or "", unit or ""))
+        metric_id = catalog.metric_id(conn, metric)
+        tally.touched.add(device_id)
+        tally.offered += 1
+        yield (device_id, metric_id, ms, encode_value(value), delay, label_id)
+
+
+def spool_items(
+    catalog: Catalog, items: Iterable[Item], spool: Spool, events: list[EventItem]
+) -> Tally:
+    """Move items the database refused into the spool (and `events`)."""
+    tally = Tally()
+    for item in items:
+        if isinstance(item, ReadingsItem):
+            for reading in item.readings:
+                try:
+                    ms = (reading.measured_at - EPOCH) // ONE_MS
+                    value = float(reading.value)
+                    if not math.isfinite(value):
+                        raise ValueError("value is not finite")
+                    record = catalog.record(reading.device_key)
+                    source, name, location, unit = label_key(record, reading.unit)
+                    context = (record.device_key, source, name, location, unit)
+                    spool.add(
+                        context,
+                        str(reading.metric),
+                        ms,
+                        (item.received_ms - ms) // 1000,
+                        value,
+                    )
+                except _BAD_READING as err:
+                    tally.reject(reading, err)
+                    continue
+                tally.offered += 1
+        elif isinstance(item, DeviceItem):
+            catalog.note(item.record)
+        else:
+            events.append(item)
+    return tally
+
+
+def insert_events(
+    conn: sqlite3.Connection, events: Iterable[EventItem], max_rows: int
+) -> None:
+    """Insert events, then drop the oldest past `max_rows`."""
+    conn.executemany(
+        "INSERT INTO events (at, kind, source, detail) VALUES (?, ?, ?, ?)",
+        (
+            (
+                event.at_ms,
+                event.kind,
+                event.source,
+                json.dumps(dict(event.detail), default=str, sort_keys=True),
+            )
+            for event in events
+        ),
+    )
+    conn.execute(
+        "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?", (max_rows,)
+    )

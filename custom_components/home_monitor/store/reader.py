@@ -1,0 +1,293 @@
+"""Queries on the history file, on a read-only connection of their own.
+
+In WAL mode readers never block the writer nor wait for it. Every method
+blocks, so call them from an executor, never from the event loop.
+"""
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+import heapq
+import json
+from operator import itemgetter
+from pathlib import Path
+import sqlite3
+import threading
+from typing import Any
+
+from .codec import decode_value, from_ms, to_ms
+from .database import connect
+from .errors import StoreError
+from .status import Counters
+
+_SERIES_SQL = """
+SELECT devices.id, metrics.id, devices.device_key, metrics.name
+FROM devices CROSS JOIN metrics
+WHERE (:device IS NULL OR devices.device_key = :device)
+  AND (:metric IS NULL OR metrics.name = :metric)
+ORDER BY devices.device_key, metrics.name"""
+_RANGE_SQL = """
+SELECT measured_at, value, received_delay, label_id FROM readings
+WHERE device_id = ? AND metric_id = ? AND measured_at >= ? AND measured_at < ?
+ORDER BY measured_at LIMIT ?"""
+_MIN_MS = -(2**62)
+_MAX_MS = 2**62
+
+
+class HistoryReadError(StoreError):
+    """The history file could not be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One stored reading, with the device's name and location at the time."""
+
+    device_key: str
+    metric: str
+    value: float
+    unit: str | None
+    measured_at: datetime
+    received_at: datetime
+    source: str
+    name: str
+    location: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return plain data (times in ISO 8601)."""
+        return {
+            "device_key": self.device_key,
+            "metric": self.metric,
+            "value": self.value,
+            "unit": self.unit,
+            "measured_at": self.measured_at.isoformat(),
+            "received_at": self.received_at.isoformat(),
+            "source": self.source,
+            "name": self.name,
+            "location": self.location,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDevice:
+    """A row of the devices table."""
+
+    device_key: str
+    source: str
+    name: str
+    model: str | None
+    manufacturer: str | None
+    location: str | None
+    first_seen: datetime
+    last_seen: datetime
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A row of the events table."""
+
+    at: datetime
+    kind: str
+    source: str
+    detail: dict[str, Any]
+
+
+type Label = tuple[str, str, str | None, str | None]
+type _Series = tuple[int, int, str, str]
+type _Raw = tuple[int, int, float, int, int]
+
+
+def _device(row: tuple[Any, ...]) -> StoredDevice:
+    key, source, name, model, manufacturer, location, first, last, active = row
+    return StoredDevice(
+        key, source, name, model, manufacturer, location,
+        from_ms(first), from_ms(last), bool(active),
+    )  # fmt: skip
+
+
+class HistoryReader:
+    """Blocking queries; thread-safe (one query at a time)."""
+
+    def __init__(self, path: Path, counters: Counters) -> None:
+        """Read the file at `path`; reopen when `counters.generation` moves on."""
+        self._path = path
+        self._counters = counters
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._generation = -1
+        self._labels: dict[int, Label] = {}
+
+    def readings(
+        self,
+        device_key: str | None = None,
+        metric: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[HistoryRow]:
+        """Return up to `limit` readings in [start, end), oldest first."""
+        low = _MIN_MS if start is None else to_ms(start)
+        high = _MAX_MS if end is None else to_ms(end)
+
+        def query(conn: sqlite3.Connection) -> list[HistoryRow]:
+            found = self._series(conn, device_key, metric)
+            first_page = limit if len(found) == 1 else min(limit, 64)
+            streams = [
+                self._raw_rows(conn, index, series, (low, high), limit, page=first_page)
+                for index, series in enumerate(found)
+            ]
+            merged = heapq.merge(*streams, key=itemgetter(0))
+            rows = [
+                self._row(conn, found[raw[1]], raw)
+                for _, raw in zip(range(limit), merged, strict=False)
+            ]
+            for stream in streams:  # finish open statements: no read stays open
+                stream.close()
+            return rows
+
+        return self._run(query)
+
+    def iter_readings(
+        self,
+        device_key: str | None = None,
+        metric: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = 5000,
+    ) -> Iterator[HistoryRow]:
+        """Yield every matching reading, series by series, in chunks."""
+        low = _MIN_MS if start is None else to_ms(start)
+        high = _MAX_MS if end is None else to_ms(end)
+        for series in self._run(lambda conn: self._series(conn, device_key, metric)):
+            since = low
+            while True:
+
+                def page(
+                    conn: sqlite3.Connection, low: int = since, ser: _Series = series
+                ) -> list[HistoryRow]:
+                    raws = self._raw_rows(conn, 0, ser, (low, high), chunk, page=chunk)
+                    return [self._row(conn, ser, raw) for raw in raws]
+
+                rows = self._run(page)
+                yield from rows
+                if len(rows) < chunk:
+                    break
+                since = to_ms(rows[-1].measured_at) + 1
+
+    def count(self, device_key: str | None = None, metric: str | None = None) -> int:
+        """Return how many readings match."""
+
+        def query(conn: sqlite3.Connection) -> int:
+            return sum(
+                conn.execute(
+                    "SELECT count(*) FROM readings WHERE device_id = ? AND metric_id = ?",
+                    series[:2],
+                ).fetchone()[0]
+                for series in self._series(conn, device_key, metric)
+            )
+
+        return self._run(query)
+
+    def devices(self) -> list[StoredDevice]:
+        """Return every known device, by key."""
+
+        def query(conn: sqlite3.Connection) -> list[StoredDevice]:
+            rows = conn.execute(
+                "SELECT device_key, source, name, model, manufacturer, location, "
+                "first_seen, last_seen, active FROM devices ORDER BY device_key"
+            )
+            return [_device(row) for row in rows]
+
+        return self._run(query)
+
+    def events(self, limit: int = 100, kind: str | None = None) -> list[StoredEvent]:
+        """Return the newest events, newest first."""
+
+        def query(conn: sqlite3.Connection) -> list[StoredEvent]:
+            return [
+                StoredEvent(from_ms(at), event_kind, source, json.loads(detail))
+                for at, event_kind, source, detail in conn.execute(
+                    "SELECT at, kind, source, detail FROM events "
+                    "WHERE ? IS NULL OR kind = ? ORDER BY id DESC LIMIT ?",
+                    (kind, kind, limit),
+                )
+            ]
+
+        return self._run(query)
+
+    def close(self) -> None:
+        """Close the connection (a later query opens a new one)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _run[T](self, query: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                generation = self._counters.generation
+                if self._conn is None or generation != self._generation:
+                    if self._conn is not None:
+                        self._conn.close()
+                    self._conn = None
+                    self._labels.clear()
+                    if not self._path.exists():
+                        raise HistoryReadError(f"{self._path} does not exist")
+                    self._conn = connect(self._path, read_only=True)
+                    self._generation = generation
+                return query(self._conn)
+            except sqlite3.Error as err:
+                raise HistoryReadError(str(err)) from err
+
+    def _series(
+        self, conn: sqlite3.Connection, device_key: str | None, metric: str | None
+    ) -> list[_Series]:
+        return list(conn.execute(_SERIES_SQL, {"device": device_key, "metric": metric}))
+
+    def _raw_rows(
+        self,
+        conn: sqlite3.Connection,
+        index: int,
+        series: _Series,
+        span: tuple[int, int],
+        limit: int,
+        *,
+        page: int,
+    ) -> Generator[_Raw]:
+        """Yield undecoded rows of one series in [low, high), fetching pages that grow."""
+        device_id, metric_id = series[0], series[1]
+        low, high = span
+        while limit > 0:
+            size = min(page, limit)
+            rows = conn.execute(_RANGE_SQL, (device_id, metric_id, low, high, size))
+            fetched = 0
+            for measured, value, delay, label_id in rows:
+                fetched += 1
+                yield (measured, index, value, delay, label_id)
+            if fetched < size:
+                return
+            limit -= fetched
+            low = measured + 1
+            page *= 4
+
+    def _row(self, conn: sqlite3.Connection, series: _Series, raw: _Raw) -> HistoryRow:
+        measured, _, value, delay, label_id = raw
+        label = self._labels.get(label_id) or self._label(conn, label_id)
+        return HistoryRow(
+            series[2],
+            series[3],
+            decode_value(value),
+            label[3],
+            from_ms(measured),
+            from_ms(measured + delay * 1000),
+            label[0],
+            label[1],
+            label[2],
+        )
+
+    def _label(self, conn: sqlite3.Connection, label_id: int) -> Label:
+        for found, source, name, location, unit in conn.execute(
+            "SELECT id, source, name, location, unit FROM labels"
+        ):
+            self._labels[found] = (source, name, location or None, unit or None)
+        return self._labels[label_id]
