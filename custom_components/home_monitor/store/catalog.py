@@ -7,7 +7,7 @@ committed stay `dirty` until `committed()`.
 
 import sqlite3
 
-from custom_components.home_monitor.models import DeviceRecord
+from custom_components.home_monitor.models import DeviceRecord, Reading
 
 type LabelKey = tuple[str, str, str, str]
 
@@ -41,7 +41,8 @@ class Catalog:
         self.records: dict[str, DeviceRecord] = {}
         self.dirty: dict[str, DeviceRecord] = {}
         self.metric_ids: dict[str, int] = {}
-        self.contexts: dict[tuple[str, str | None], tuple[int, int]] = {}
+        # (device key, metric, unit) -> (device id, metric id, label id)
+        self.ids: dict[tuple[str, str, str | None], tuple[int, int, int]] = {}
         self._device_ids: dict[str, int] = {}
         self._label_ids: dict[LabelKey, int] = {}
 
@@ -66,7 +67,7 @@ class Catalog:
     def forget_ids(self) -> None:
         """Drop every cached id (after a rollback or a new connection)."""
         self.metric_ids.clear()
-        self.contexts.clear()
+        self.ids.clear()
         self._device_ids.clear()
         self._label_ids.clear()
 
@@ -75,8 +76,8 @@ class Catalog:
         key = record.device_key
         self.records[key] = record
         self.dirty[key] = record
-        for ctx in [ctx for ctx in self.contexts if ctx[0] == key]:
-            del self.contexts[ctx]
+        for stale in [ids for ids in self.ids if ids[0] == key]:
+            del self.ids[stale]
 
     def record(self, device_key: str) -> DeviceRecord:
         """Return the current record of a device."""
@@ -91,18 +92,19 @@ class Catalog:
     ) -> None:
         """Put back records saved by `snapshot()`."""
         self.records, self.dirty = dict(saved[0]), dict(saved[1])
-        self.contexts.clear()
+        self.ids.clear()
 
-    def context(
-        self, conn: sqlite3.Connection, device_key: str, unit: str | None, now_ms: int
-    ) -> tuple[int, int]:
-        """Return (device id, label id) for a reading, creating rows as needed."""
-        record = self.record(device_key)
+    def resolve(
+        self, conn: sqlite3.Connection, reading: Reading, now_ms: int
+    ) -> tuple[int, int, int]:
+        """Return (device id, metric id, label id) for a reading, creating rows."""
+        key = reading.device_key
         ids = (
-            self.device_id(conn, device_key, now_ms),
-            self.label_id(conn, label_key(record, unit)),
+            self.device_id(conn, key, now_ms),
+            self.metric_id(conn, reading.metric),
+            self.label_id(conn, label_key(self.record(key), reading.unit)),
         )
-        self.contexts[(device_key, unit)] = ids
+        self.ids[(key, reading.metric, reading.unit)] = ids
         return ids
 
     def device_id(self, conn: sqlite3.Connection, device_key: str, now_ms: int) -> int:

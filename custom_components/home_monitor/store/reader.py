@@ -6,14 +6,14 @@ blocks, so call them from an executor, never from the event loop.
 
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 import heapq
 import json
 from operator import itemgetter
 from pathlib import Path
 import sqlite3
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 from .codec import decode_value, from_ms, to_ms
 from .database import connect
@@ -38,8 +38,7 @@ class HistoryReadError(StoreError):
     """The history file could not be read."""
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
+class HistoryRow(NamedTuple):
     """One stored reading, with the device's name and location at the time."""
 
     device_key: str
@@ -94,7 +93,7 @@ class StoredEvent:
 
 type Label = tuple[str, str, str | None, str | None]
 type _Series = tuple[int, int, str, str]
-type _Raw = tuple[int, int, float, int, int]
+type _Raw = tuple[int, float, int, int]
 
 
 def _device(row: tuple[Any, ...]) -> StoredDevice:
@@ -131,15 +130,19 @@ class HistoryReader:
 
         def query(conn: sqlite3.Connection) -> list[HistoryRow]:
             found = self._series(conn, device_key, metric)
-            first_page = limit if len(found) == 1 else min(limit, 64)
+            if len(found) == 1:
+                raws = self._fetch(conn, found[0], low, high, limit)
+                return self._decode(conn, found[0], raws)
             streams = [
-                self._raw_rows(conn, index, series, (low, high), limit, page=first_page)
+                self._stream(conn, index, series, (low, high), limit)
                 for index, series in enumerate(found)
             ]
             merged = heapq.merge(*streams, key=itemgetter(0))
             rows = [
-                self._row(conn, found[raw[1]], raw)
-                for _, raw in zip(range(limit), merged, strict=False)
+                self._decode(conn, found[index], [(measured, value, delay, label)])[0]
+                for _, (measured, index, value, delay, label) in zip(
+                    range(limit), merged, strict=False
+                )
             ]
             for stream in streams:  # finish open statements: no read stays open
                 stream.close()
@@ -165,8 +168,9 @@ class HistoryReader:
                 def page(
                     conn: sqlite3.Connection, low: int = since, ser: _Series = series
                 ) -> list[HistoryRow]:
-                    raws = self._raw_rows(conn, 0, ser, (low, high), chunk, page=chunk)
-                    return [self._row(conn, ser, raw) for raw in raws]
+                    return self._decode(
+                        conn, ser, self._fetch(conn, ser, low, high, chunk)
+                    )
 
                 rows = self._run(page)
                 yield from rows
@@ -244,46 +248,61 @@ class HistoryReader:
     ) -> list[_Series]:
         return list(conn.execute(_SERIES_SQL, {"device": device_key, "metric": metric}))
 
-    def _raw_rows(
+    def _fetch(
+        self, conn: sqlite3.Connection, series: _Series, low: int, high: int, limit: int
+    ) -> list[_Raw]:
+        """Return undecoded rows of one series in [low, high), oldest first."""
+        return conn.execute(
+            _RANGE_SQL, (series[0], series[1], low, high, limit)
+        ).fetchall()
+
+    def _stream(
         self,
         conn: sqlite3.Connection,
         index: int,
         series: _Series,
         span: tuple[int, int],
         limit: int,
-        *,
-        page: int,
-    ) -> Generator[_Raw]:
-        """Yield undecoded rows of one series in [low, high), fetching pages that grow."""
-        device_id, metric_id = series[0], series[1]
+    ) -> Generator[tuple[int, int, float, int, int]]:
+        """Yield rows of one series tagged with `index`, in pages that grow."""
         low, high = span
+        page = min(limit, 64)
         while limit > 0:
             size = min(page, limit)
-            rows = conn.execute(_RANGE_SQL, (device_id, metric_id, low, high, size))
-            fetched = 0
+            rows = self._fetch(conn, series, low, high, size)
             for measured, value, delay, label_id in rows:
-                fetched += 1
                 yield (measured, index, value, delay, label_id)
-            if fetched < size:
+            if len(rows) < size:
                 return
-            limit -= fetched
-            low = measured + 1
+            limit -= size
+            low = rows[-1][0] + 1
             page *= 4
 
-    def _row(self, conn: sqlite3.Connection, series: _Series, raw: _Raw) -> HistoryRow:
-        measured, _, value, delay, label_id = raw
-        label = self._labels.get(label_id) or self._label(conn, label_id)
-        return HistoryRow(
-            series[2],
-            series[3],
-            decode_value(value),
-            label[3],
-            from_ms(measured),
-            from_ms(measured + delay * 1000),
-            label[0],
-            label[1],
-            label[2],
-        )
+    def _decode(
+        self, conn: sqlite3.Connection, series: _Series, raws: list[_Raw]
+    ) -> list[HistoryRow]:
+        """Turn stored rows into HistoryRows (the hot loop of every query)."""
+        key, metric = series[2], series[3]
+        labels = self._labels
+        timestamp = datetime.fromtimestamp
+        out = []
+        for measured, value, delay, label_id in raws:
+            label = labels.get(label_id) or self._label(conn, label_id)
+            seconds = measured / 1000
+            out.append(
+                HistoryRow(
+                    key,
+                    metric,
+                    decode_value(value),
+                    label[3],
+                    timestamp(seconds, UTC),
+                    timestamp(seconds + delay, UTC),
+                    label[0],
+                    label[1],
+                    label[2],
+                )
+            )
+        return out
 
     def _label(self, conn: sqlite3.Connection, label_id: int) -> Label:
         for found, source, name, location, unit in conn.execute(
