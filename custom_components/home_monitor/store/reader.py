@@ -6,7 +6,7 @@ blocks, so call them from an executor, never from the event loop.
 
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import heapq
 import json
 from operator import itemgetter
@@ -39,17 +39,26 @@ class HistoryReadError(StoreError):
 
 
 class HistoryRow(NamedTuple):
-    """One stored reading, with the device's name and location at the time."""
+    """One stored reading, with the device's name and location at the time.
+
+    `received_delay` is the whole seconds from `measured_at` until the reading
+    reached the integration.
+    """
 
     device_key: str
     metric: str
     value: float
     unit: str | None
     measured_at: datetime
-    received_at: datetime
+    received_delay: int
     source: str
     name: str
     location: str | None
+
+    @property
+    def received_at(self) -> datetime:
+        """Return when the reading was received (to the second)."""
+        return self.measured_at + timedelta(seconds=self.received_delay)
 
     def as_dict(self) -> dict[str, Any]:
         """Return plain data (times in ISO 8601)."""
@@ -288,15 +297,14 @@ class HistoryReader:
         out = []
         for measured, value, delay, label_id in raws:
             label = labels.get(label_id) or self._label(conn, label_id)
-            seconds = measured / 1000
             out.append(
                 HistoryRow(
                     key,
                     metric,
                     decode_value(value),
                     label[3],
-                    timestamp(seconds, UTC),
-                    timestamp(seconds + delay, UTC),
+                    timestamp(measured / 1000, UTC),
+                    delay,
                     label[0],
                     label[1],
                     label[2],
