@@ -7,7 +7,7 @@ committed stay `dirty` until `committed()`.
 
 import sqlite3
 
-from custom_components.home_monitor.models import DeviceRecord, Reading
+from ..models import DeviceRecord, Reading
 
 type LabelKey = tuple[str, str, str, str]
 

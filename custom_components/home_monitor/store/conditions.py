@@ -11,10 +11,9 @@ import sqlite3
 import time
 from typing import Any
 
-from custom_components.home_monitor.const import LOGGER
-from custom_components.home_monitor.models import DeviceRecord
-from custom_components.home_monitor.retry import BackoffPolicy
-
+from ..const import LOGGER
+from ..models import DeviceRecord
+from ..retry import BackoffPolicy
 from .catalog import Catalog
 from .errors import describe
 from .intake import EventItem

@@ -6,9 +6,8 @@ import threading
 import time
 from typing import Any
 
-from custom_components.home_monitor.const import LOGGER
-from custom_components.home_monitor.models import DeviceRecord, Reading
-
+from ..const import LOGGER
+from ..models import DeviceRecord, Reading
 from .conditions import Conditions, wall_ms
 from .intake import DeviceItem, EventItem, Intake, ReadingsItem
 from .reader import HistoryReader

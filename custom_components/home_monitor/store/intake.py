@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from custom_components.home_monitor.models import DeviceRecord, Reading
+from ..models import DeviceRecord, Reading
 
 
 @dataclass(frozen=True, slots=True)

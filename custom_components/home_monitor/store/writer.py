@@ -14,8 +14,7 @@ import sys
 import threading
 import time
 
-from custom_components.home_monitor.const import LOGGER
-
+from ..const import LOGGER
 from .batches import (
     Row,
     Tally,
