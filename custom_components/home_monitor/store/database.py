@@ -64,6 +64,8 @@ def open_database(path: Path) -> OpenedDatabase:
     conn = connect(path)
     try:
         check_integrity(conn)
+        # Only an empty file can take this, so before anything writes the header.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         journal_mode = use_wal(conn)
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")

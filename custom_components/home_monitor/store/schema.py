@@ -75,15 +75,12 @@ def schema_version(conn: sqlite3.Connection) -> int:
 def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
     """Apply the migrations up to `target`; return the version found before.
 
-    A fresh file also gets incremental auto-vacuum, which only an empty file
-    can switch on. Raises SchemaTooNewError for a file written by a newer
+    Raises SchemaTooNewError for a file written by a newer
     version of this integration, which must not be touched.
     """
     found = schema_version(conn)
     if found > LATEST_VERSION:
         raise SchemaTooNewError(found, LATEST_VERSION)
-    if found == 0:
-        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     for version in range(found + 1, target + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:

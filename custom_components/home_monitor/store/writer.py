@@ -97,6 +97,7 @@ class Writer(threading.Thread):
         self._maintaining = False
         self._next_maintenance = 0.0
         self._last_commit = 0.0
+        self._identity: tuple[int, int] | None = None
         self._wal_dirty = False
         self._handled = 0
         self._replaying = 0
@@ -158,6 +159,7 @@ class Writer(threading.Thread):
             )
             opened = open_database(self._state.path)
         self._conn = opened.conn
+        self._identity = self._file_identity()
         self._catalog.load(opened.conn)
         counters = self._counters
         counters.journal_mode = opened.journal_mode
@@ -184,6 +186,13 @@ class Writer(threading.Thread):
         self._state.recovered()
         self._update_sizes()
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            stat = self._state.path.stat()
+        except OSError:
+            return None
+        return (stat.st_dev, stat.st_ino)
+
     def _disconnect(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
@@ -206,6 +215,8 @@ class Writer(threading.Thread):
             if items:
                 self._handle(items, readings)
             self._handled = seq
+            if self._spool.count and hurry and now >= self._state.retry_at:
+                self._drain_spool()
         self._intake.resolve(self._handled, ok=not self._spool.count)
         if stopping:
             return self._intake.due_in(now, LINGER_S) is None
@@ -236,6 +247,15 @@ class Writer(threading.Thread):
         attempt = 0
         while (conn := self._conn) is not None:
             attempt += 1
+            if self._file_identity() != self._identity:
+                # Deleted or replaced under us: SQLite would keep writing to the
+                # old, unlinked file. Reconnect instead, which recreates it.
+                self._disconnect()
+                self._state.unwritable(
+                    FileNotFoundError(f"{self._state.path} vanished or was replaced")
+                )
+                self._state.retry_at = 0.0  # reconnecting fixes it: no need to wait
+                return False
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
