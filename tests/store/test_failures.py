@@ -276,4 +276,4 @@ def test_an_unopenable_location_starts_degraded(
     store.enqueue(make_readings(3))
     assert not store.flush(2)
     assert store.status().spooled == 3
-    assert "NotADirectoryError" in (store.status().last_error or "")
+    assert "FileExistsError" in (store.status().last_error or "")
