@@ -101,10 +101,11 @@ class Intake:
         return self._urgent
 
     def request_maintenance(self) -> Waiter:
-        """Ask the writer for a maintenance pass now."""
+        """Ask the writer for a maintenance pass now, after what is queued."""
         with self._lock:
             waiter = Waiter(0)
             self._maintenance.append(waiter)
+            self._urgent = True
         self.wake.set()
         return waiter
 
