@@ -5,6 +5,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import sqlite3
+import threading
+import time
 
 from custom_components.home_monitor.models import Metric, Reading
 
@@ -75,3 +77,22 @@ def event_kinds(path: Path) -> list[str]:
     """Return the kinds of the stored events, oldest first."""
     with database(path) as conn:
         return [row[0] for row in conn.execute("SELECT kind FROM events ORDER BY id")]
+
+
+def hold_exclusive_lock(
+    path: Path, seconds: float, taken: threading.Event
+) -> threading.Thread:
+    """Hold an exclusive lock on the file from another connection for a while."""
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        taken.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait(5)
+    return thread

@@ -1,14 +1,14 @@
 """Locks, full disks, read-only and vanished files: delay, spool, recover, lose nothing."""
 
 from datetime import timedelta
+import math
 from pathlib import Path
-import sqlite3
 import threading
 import time
 
 import pytest
 
-from custom_components.home_monitor.models import DeviceRecord
+from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
 from custom_components.home_monitor.retry import BackoffPolicy
 from custom_components.home_monitor.store import (
     StoreSettings,
@@ -19,26 +19,15 @@ from custom_components.home_monitor.store import (
 
 from .conftest import StoreFactory
 from .environment import honour_permissions, limited_disk
-from .helpers import DEVICE, T0, event_kinds, expected_keys, make_readings, stored_keys
-
-
-def hold_exclusive_lock(
-    path: Path, seconds: float, taken: threading.Event
-) -> threading.Thread:
-    """Hold an exclusive lock on the file from another connection for a while."""
-
-    def hold() -> None:
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("BEGIN EXCLUSIVE")
-        taken.set()
-        time.sleep(seconds)
-        conn.execute("COMMIT")
-        conn.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    taken.wait(5)
-    return thread
+from .helpers import (
+    DEVICE,
+    T0,
+    event_kinds,
+    expected_keys,
+    hold_exclusive_lock,
+    make_readings,
+    stored_keys,
+)
 
 
 def test_a_lock_held_for_seconds_delays_but_loses_nothing(
@@ -135,12 +124,14 @@ def test_a_read_only_file_spools_then_recovers(
     set_writable = honour_permissions(monkeypatch)
     first = make_store()
     before = make_readings(100)
+    first.upsert_device(DeviceRecord(DEVICE, "hue", "Hall", location="Hall"))
     first.enqueue(before)
     first.close(5)
     set_writable(db_path, False)
 
     store = make_store()
     assert not store.status().writable
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Landing", location="Upstairs"))
     during = make_readings(300, start=T0 + timedelta(days=1))
     store.enqueue(during)
     store.enqueue(before[:50])
@@ -151,6 +142,11 @@ def test_a_read_only_file_spools_then_recovers(
     assert store.flush(10)
     assert store.status().writable
     assert stored_keys(db_path) == expected_keys(before + during)
+    rows = store.reader.readings(limit=1000)
+    assert {(row.name, row.location) for row in rows[:100]} == {("Hall", "Hall")}
+    assert {(row.name, row.location) for row in rows[100:]} == {("Landing", "Upstairs")}
+    (device,) = store.reader.devices()
+    assert device.name == "Landing"
 
 
 def test_a_vanished_file_is_recreated(
@@ -159,6 +155,7 @@ def test_a_vanished_file_is_recreated(
     store = make_store()
     store.enqueue(make_readings(10))
     assert store.flush(5)
+    assert len(store.reader.readings()) == 10
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     later = make_readings(20, start=T0 + timedelta(days=2))
@@ -184,12 +181,16 @@ def test_spool_overflow_is_counted_and_reported(
     set_writable(db_path, False)
     store = make_store(StoreSettings(spool_max_readings=1000))
     readings = make_readings(1500)
-    store.enqueue(readings)
+    store.enqueue(readings[:1200])
+    store.enqueue([Reading(DEVICE, Metric.HUMIDITY, math.nan, "%", T0)])
+    assert not store.flush(5)
+    store.enqueue(readings[1200:])
     assert not store.flush(5)
     status = store.status()
     assert status.spooled == 1000
     assert status.spool_overflow == 500
-    assert "History spool is full (1000 readings)" in caplog.text
+    assert status.readings_rejected == 1
+    assert caplog.text.count("History spool is full (1000 readings)") == 1
     set_writable(db_path, True)
     assert store.flush(10)
     # The oldest were dropped, the newest kept.
@@ -274,6 +275,53 @@ def test_an_unopenable_location_starts_degraded(
     assert status.open
     assert not status.writable
     store.enqueue(make_readings(3))
+    for number in range(conditions.PENDING_EVENTS_MAX + 100):
+        store.record_event("retry", "hue", {"n": number})
     assert not store.flush(2)
-    assert store.status().spooled == 3
-    assert "FileExistsError" in (store.status().last_error or "")
+    status = store.status()
+    assert status.spooled == 3
+    assert "FileExistsError" in (status.last_error or "")
+    assert status.events_dropped == 101  # the "unwritable" event went first
+
+
+def test_a_saved_spool_larger_than_the_bound_is_trimmed(
+    make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_writable = honour_permissions(monkeypatch)
+    make_store().close(5)
+    set_writable(db_path, False)
+    store = make_store()
+    readings = make_readings(800)
+    store.enqueue(readings)
+    store.close(10)
+    set_writable(db_path, True)
+    smaller = make_store(StoreSettings(spool_max_readings=500))
+    assert smaller.flush(10)
+    status = smaller.status()
+    assert status.spool_overflow == 300
+    assert status.spool_replayed == 500
+    assert stored_keys(db_path) == expected_keys(readings[300:])
+
+
+def test_a_rename_in_a_refused_batch_keeps_labels_at_the_time(
+    make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(
+        writer_module,
+        "LOCK_POLICY",
+        BackoffPolicy(attempts=1, base_delay=0.01, jitter=0),
+    )
+    store = make_store()
+    taken = threading.Event()
+    holder = hold_exclusive_lock(db_path, 1.0, taken)
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Hall"))
+    store.enqueue(make_readings(5))
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Porch"))
+    store.enqueue(make_readings(5, start=T0 + timedelta(hours=1)))
+    assert not store.flush(5)
+    assert store.status().lock_exhaustions >= 1
+    holder.join()
+    assert store.flush(10)
+    names = [row.name for row in store.reader.readings(limit=20)]
+    assert names == ["Hall"] * 5 + ["Porch"] * 5

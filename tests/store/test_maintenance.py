@@ -3,14 +3,29 @@
 from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
+import threading
 
 import pytest
 
 from custom_components.home_monitor.models import Metric
-from custom_components.home_monitor.store import StoreSettings, maintenance
+from custom_components.home_monitor.retry import BackoffPolicy
+from custom_components.home_monitor.store import (
+    StoreSettings,
+    database as database_module,
+    maintenance,
+    writer as writer_module,
+)
+from custom_components.home_monitor.store.schema import migrate
 
 from .conftest import StoreFactory
-from .helpers import DEVICE, database, make_readings, reading_count, scalar
+from .helpers import (
+    DEVICE,
+    database,
+    hold_exclusive_lock,
+    make_readings,
+    reading_count,
+    scalar,
+)
 
 
 def _now() -> datetime:
@@ -147,3 +162,64 @@ def test_maintenance_waits_while_the_database_refuses_writes(
     blocker.write_text("")
     store = make_store(path=blocker / "history.db")
     assert not store.maintain(2)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        StoreSettings(retention_days=30),
+        StoreSettings(size_budget_bytes=100_000),
+        StoreSettings(),
+    ],
+    ids=["retention", "budget", "events"],
+)
+def test_a_locked_file_postpones_maintenance(
+    make_store: StoreFactory,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: StoreSettings,
+) -> None:
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(
+        writer_module,
+        "LOCK_POLICY",
+        BackoffPolicy(attempts=1, base_delay=0.01, jitter=0),
+    )
+    store = make_store(settings)
+    store.enqueue(make_readings(10_000, start=_now() - timedelta(days=60)))
+    assert store.flush(10)
+    taken = threading.Event()
+    holder = hold_exclusive_lock(db_path, 1.0, taken)
+    assert not store.maintain(5)
+    holder.join()
+    assert store.maintain(10)
+    assert store.status().lock_exhaustions >= 1
+    if settings.retention_days or settings.size_budget_bytes < 1_000_000:
+        assert reading_count(db_path) < 10_000
+
+
+def test_a_budget_below_an_empty_file_purges_everything(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    store = make_store(StoreSettings(size_budget_bytes=1))
+    store.enqueue(make_readings(2000))
+    assert store.flush(5)
+    assert store.maintain(10)
+    assert reading_count(db_path) == 0
+    assert store.status().purged == 2000
+
+
+def test_a_file_without_incremental_vacuum_is_still_purged(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    with database(db_path) as conn:
+        migrate(conn, target=1)  # an old file: no incremental auto-vacuum
+    store = make_store(StoreSettings(size_budget_bytes=200_000))
+    store.enqueue(make_readings(30_000, start=_now() - timedelta(days=30)))
+    assert store.flush(10)
+    assert store.maintain(20)
+    assert 0 < reading_count(db_path) < 30_000
+    assert scalar(db_path, "PRAGMA auto_vacuum") == 0
+    (purge,) = store.reader.events(kind="purge")
+    assert "reclaimed_pages" not in purge.detail

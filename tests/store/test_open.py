@@ -138,3 +138,41 @@ def test_a_file_of_the_first_schema_is_upgraded(
     with database(db_path) as conn:
         indexes = {row[1] for row in conn.execute("PRAGMA index_list(events)")}
     assert "events_at" in indexes
+
+
+def test_a_quick_check_finding_is_moved_aside(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    store = make_store()
+    store.enqueue(make_readings(3000))
+    store.close(10)
+    data = bytearray(db_path.read_bytes())
+    data[36:40] = (999).to_bytes(4, "big")  # the header's free-page count, now wrong
+    db_path.write_bytes(bytes(data))
+    reopened = make_store()
+    assert reopened.flush(5)
+    (moved,) = reopened.status().moved_aside
+    assert moved.exists()
+    assert reopened.reader.count() == 0
+    (event,) = reopened.reader.events(kind="corruption")
+    assert "Freelist" in event.detail["error"]
+
+
+def test_a_failed_migration_leaves_the_file_at_its_version(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    db_path.parent.mkdir(parents=True)
+    with database(db_path) as conn:
+        migrate(conn, target=1)
+        conn.execute(
+            "CREATE INDEX events_at ON events (kind)"
+        )  # in the way of migration 2
+    store = make_store()
+    status = store.status()
+    assert not status.writable
+    assert "already exists" in (status.last_error or "")
+    store.close(5)
+    assert scalar(db_path, "PRAGMA user_version") == 1
+    with database(db_path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(devices)")}
+    assert "manufacturer" not in columns

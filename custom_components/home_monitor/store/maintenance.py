@@ -68,16 +68,14 @@ def oldest_reading(
     return oldest
 
 
-def prune_events(conn: sqlite3.Connection, max_rows: int, cutoff_ms: int | None) -> int:
+def prune_events(conn: sqlite3.Connection, max_rows: int, cutoff_ms: int) -> int:
     """Keep the newest `max_rows` events, none older than `cutoff_ms`."""
-    deleted = conn.execute(
+    deleted: int = conn.execute(
         "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?", (max_rows,)
     ).rowcount
-    if cutoff_ms is not None:
-        deleted += conn.execute(
-            "DELETE FROM events WHERE at < ?", (cutoff_ms,)
-        ).rowcount
-    return deleted
+    return (
+        deleted + conn.execute("DELETE FROM events WHERE at < ?", (cutoff_ms,)).rowcount
+    )
 
 
 @dataclass(slots=True)
@@ -164,12 +162,11 @@ class Maintenance:
             deleted = self._purge(conn, series, oldest + step, room)
             if deleted is None:
                 return None
+            # At least the oldest reading went, so this loop always ends.
             self.totals.budget += deleted
             room -= deleted
             self._reclaim(conn, min_pages=1)
             used = used_bytes(conn)
-            if not deleted:
-                break
         if used > target and room <= 0:
             return False
         self._budget_active = False
@@ -191,16 +188,14 @@ class Maintenance:
             def work(
                 db: sqlite3.Connection,
                 start: int = index,
-                done: int = total,
+                batch: int = min(PURGE_BATCH, limit - total),
                 state: list[int] = state,
             ) -> None:
                 deleted, position = 0, start
-                while position < len(series) and deleted < PURGE_BATCH:
-                    room = min(PURGE_BATCH - deleted, limit - done - deleted)
-                    if room <= 0:
-                        break
+                while position < len(series) and deleted < batch:
                     device, metric = series[position]
-                    count = db.execute(
+                    room = batch - deleted
+                    count: int = db.execute(
                         _DELETE_OLDEST,
                         {
                             "device": device,
@@ -225,17 +220,14 @@ class Maintenance:
     ) -> None:
         """Give free pages back to the file system (incremental vacuum)."""
         free: int = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        if free < min_pages:
-            return
+        incremental = conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+        if free < min_pages or not incremental:
+            return  # a file made without incremental auto-vacuum keeps its size
 
         def vacuum(db: sqlite3.Connection) -> None:
             db.execute(f"PRAGMA incremental_vacuum({RECLAIM_STEP_PAGES})").fetchall()
 
-        while free > 0:
-            if not self._transact(vacuum):
-                return
+        while free > 0 and self._transact(vacuum):
             left: int = conn.execute("PRAGMA freelist_count").fetchone()[0]
             self.totals.reclaimed_pages += free - left
-            if left >= free:
-                return
             free = left

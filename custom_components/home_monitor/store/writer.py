@@ -217,6 +217,13 @@ class Writer(threading.Thread):
             self._handled = seq
             if self._spool.count and hurry and now >= self._state.retry_at:
                 self._drain_spool()
+        if (
+            self._state.events
+            and self._conn is not None
+            and not self._spool.count
+            and now >= self._state.retry_at
+        ):
+            self._flush_events()  # the store's own events, written without delay
         self._intake.resolve(self._handled, ok=not self._spool.count)
         if stopping:
             return self._intake.due_in(now, LINGER_S) is None
