@@ -17,6 +17,13 @@ from urllib.parse import unquote
 
 import pytest
 
+from custom_components.home_monitor.retry import BackoffPolicy
+from custom_components.home_monitor.store import (
+    conditions,
+    database as database_module,
+    session as session_module,
+)
+
 
 def _path_of(database: object) -> Path:
     text = str(database)
@@ -84,3 +91,14 @@ def honour_permissions(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, bool]
         path.chmod(0o644 if writable else 0o444)
 
     return set_writable
+
+
+def impatient_locks(monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
+    """Give up on a locked file after `attempts` quick tries, retry soon after."""
+    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(
+        session_module,
+        "LOCK_POLICY",
+        BackoffPolicy(attempts=attempts, base_delay=0.01, jitter=0),
+    )
+    monkeypatch.setattr(conditions, "RETRY_AFTER_EXHAUSTION_S", 0.1)

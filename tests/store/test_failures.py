@@ -9,16 +9,10 @@ import time
 import pytest
 
 from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
-from custom_components.home_monitor.retry import BackoffPolicy
-from custom_components.home_monitor.store import (
-    StoreSettings,
-    conditions,
-    database as database_module,
-    writer as writer_module,
-)
+from custom_components.home_monitor.store import StoreSettings, conditions
 
 from .conftest import StoreFactory
-from .environment import honour_permissions, limited_disk
+from .environment import honour_permissions, impatient_locks, limited_disk
 from .helpers import (
     DEVICE,
     T0,
@@ -58,13 +52,7 @@ def test_retries_exhausted_keep_the_readings_until_the_lock_goes(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.05)
-    monkeypatch.setattr(
-        writer_module,
-        "LOCK_POLICY",
-        BackoffPolicy(attempts=2, base_delay=0.01, jitter=0),
-    )
-    monkeypatch.setattr(conditions, "RETRY_AFTER_EXHAUSTION_S", 0.1)
+    impatient_locks(monkeypatch, attempts=2)
     store = make_store()
     taken = threading.Event()
     holder = hold_exclusive_lock(db_path, 1.0, taken)
@@ -306,12 +294,7 @@ def test_a_saved_spool_larger_than_the_bound_is_trimmed(
 def test_a_rename_in_a_refused_batch_keeps_labels_at_the_time(
     make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.05)
-    monkeypatch.setattr(
-        writer_module,
-        "LOCK_POLICY",
-        BackoffPolicy(attempts=1, base_delay=0.01, jitter=0),
-    )
+    impatient_locks(monkeypatch, attempts=1)
     store = make_store()
     taken = threading.Event()
     holder = hold_exclusive_lock(db_path, 1.0, taken)

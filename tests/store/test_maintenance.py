@@ -8,16 +8,11 @@ import threading
 import pytest
 
 from custom_components.home_monitor.models import Metric
-from custom_components.home_monitor.retry import BackoffPolicy
-from custom_components.home_monitor.store import (
-    StoreSettings,
-    database as database_module,
-    maintenance,
-    writer as writer_module,
-)
+from custom_components.home_monitor.store import StoreSettings, maintenance
 from custom_components.home_monitor.store.schema import migrate
 
 from .conftest import StoreFactory
+from .environment import impatient_locks
 from .helpers import (
     DEVICE,
     database,
@@ -179,12 +174,7 @@ def test_a_locked_file_postpones_maintenance(
     monkeypatch: pytest.MonkeyPatch,
     settings: StoreSettings,
 ) -> None:
-    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.05)
-    monkeypatch.setattr(
-        writer_module,
-        "LOCK_POLICY",
-        BackoffPolicy(attempts=1, base_delay=0.01, jitter=0),
-    )
+    impatient_locks(monkeypatch, attempts=1)
     store = make_store(settings)
     store.enqueue(make_readings(10_000, start=_now() - timedelta(days=60)))
     assert store.flush(10)

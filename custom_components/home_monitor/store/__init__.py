@@ -2,13 +2,8 @@
 
 from .errors import SchemaTooNewError, StoreError
 from .history_store import HistoryStore
-from .reader import (
-    HistoryReader,
-    HistoryReadError,
-    HistoryRow,
-    StoredDevice,
-    StoredEvent,
-)
+from .reader import HistoryReader, HistoryReadError
+from .records import HistoryRow, StoredDevice, StoredEvent
 from .settings import StoreSettings
 from .status import StoreStatus
 

@@ -17,6 +17,7 @@ from ..retry import BackoffPolicy
 from .catalog import Catalog
 from .errors import describe
 from .intake import EventItem
+from .schema import LATEST_VERSION
 from .spool import Spool, SpoolFileError
 from .status import Counters
 
@@ -95,6 +96,37 @@ class Conditions:
             self.degraded = False
             LOGGER.info("History database %s is writable again", self.path)
             self.add_event("recovered", {"spooled": self.counters.spooled})
+
+    def opened(self, journal_mode: str, found_version: int) -> None:
+        """Note a (re)opened file: its journal mode and any migration."""
+        counters = self.counters
+        counters.journal_mode = journal_mode
+        counters.wal = journal_mode == "wal"
+        counters.schema_version = LATEST_VERSION
+        counters.generation += 1
+        if not counters.wal:
+            LOGGER.warning(
+                "History database %s cannot use WAL here (journal mode %s); it keeps "
+                "working with a rollback journal, readers may briefly wait for writes",
+                self.path,
+                journal_mode,
+            )
+            self.add_event("wal_unavailable", {"journal_mode": journal_mode})
+        if 0 < found_version < LATEST_VERSION:
+            LOGGER.info("Upgraded history database from schema %d", found_version)
+            self.add_event("migrated", {"from": found_version, "to": LATEST_VERSION})
+        self.recovered()
+
+    def moved_aside(self, target: Path, err: BaseException) -> None:
+        """Report a damaged file renamed to `target`."""
+        LOGGER.error(
+            "History database %s is damaged (%s); moved it to %s and started a new one",
+            self.path,
+            err,
+            target,
+        )
+        self.counters.moved_aside.append(target)
+        self.add_event("corruption", {"error": str(err), "moved_to": str(target)})
 
     def lock_retry(self, err: BaseException, attempt: int, delay: float) -> None:
         """Count one retry of a locked write."""

@@ -5,19 +5,18 @@ blocks, so call them from an executor, never from the event loop.
 """
 
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import heapq
 import json
 from operator import itemgetter
 from pathlib import Path
 import sqlite3
 import threading
-from typing import Any, NamedTuple
 
 from .codec import decode_value, from_ms, to_ms
 from .database import connect
 from .errors import StoreError
+from .records import HistoryRow, StoredDevice, StoredEvent
 from .status import Counters
 
 _SERIES_SQL = """
@@ -38,79 +37,9 @@ class HistoryReadError(StoreError):
     """The history file could not be read."""
 
 
-class HistoryRow(NamedTuple):
-    """One stored reading, with the device's name and location at the time.
-
-    `received_delay` is the whole seconds from `measured_at` until the reading
-    reached the integration.
-    """
-
-    device_key: str
-    metric: str
-    value: float
-    unit: str | None
-    measured_at: datetime
-    received_delay: int
-    source: str
-    name: str
-    location: str | None
-
-    @property
-    def received_at(self) -> datetime:
-        """Return when the reading was received (to the second)."""
-        return self.measured_at + timedelta(seconds=self.received_delay)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return plain data (times in ISO 8601)."""
-        return {
-            "device_key": self.device_key,
-            "metric": self.metric,
-            "value": self.value,
-            "unit": self.unit,
-            "measured_at": self.measured_at.isoformat(),
-            "received_at": self.received_at.isoformat(),
-            "source": self.source,
-            "name": self.name,
-            "location": self.location,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDevice:
-    """A row of the devices table."""
-
-    device_key: str
-    source: str
-    name: str
-    model: str | None
-    manufacturer: str | None
-    location: str | None
-    first_seen: datetime
-    last_seen: datetime
-    active: bool
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """A row of the events table."""
-
-    at: datetime
-    kind: str
-    source: str
-    detail: dict[str, Any]
-
-
 type Label = tuple[str, str, str | None, str | None]
 type _Series = tuple[int, int, str, str]
 type _Raw = tuple[int, float, int, int]
-
-
-def _device(row: tuple[Any, ...]) -> StoredDevice:
-    key, source, name, model, manufacturer, location, first, last, active = row
-    return StoredDevice(
-        key, source, name, model, manufacturer, location,
-        from_ms(first), from_ms(last), bool(active),
-    )  # fmt: skip
 
 
 class HistoryReader:
@@ -209,7 +138,7 @@ class HistoryReader:
                 "SELECT device_key, source, name, model, manufacturer, location, "
                 "first_seen, last_seen, active FROM devices ORDER BY device_key"
             )
-            return [_device(row) for row in rows]
+            return [StoredDevice.from_row(row) for row in rows]
 
         return self._run(query)
 
