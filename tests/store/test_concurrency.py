@@ -105,7 +105,7 @@ async def test_the_event_loop_never_touches_sqlite(db_path: Path) -> None:
     store.enqueue(make_readings(100))
     store.upsert_device(DeviceRecord("hue:b:1", "hue", "Hall"))
     store.record_event("retry", "hue", {})
-    store.apply_settings(StoreSettings(retention_days=10))
+    store.apply_settings(StoreSettings(retention_days=3650))
     assert store.status().open
     assert await asyncio.to_thread(store.flush, 10)
     rows = await asyncio.to_thread(store.reader.readings)

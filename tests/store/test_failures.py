@@ -171,13 +171,14 @@ def test_spool_overflow_is_counted_and_reported(
     readings = make_readings(1500)
     store.enqueue(readings[:1200])
     store.enqueue([Reading(DEVICE, Metric.HUMIDITY, math.nan, "%", T0)])
+    store.enqueue([Reading(DEVICE, Metric.HUMIDITY, 1.0, object(), T0)])  # type: ignore[arg-type]
     assert not store.flush(5)
     store.enqueue(readings[1200:])
     assert not store.flush(5)
     status = store.status()
     assert status.spooled == 1000
     assert status.spool_overflow == 500
-    assert status.readings_rejected == 1
+    assert status.readings_rejected == 2
     assert caplog.text.count("History spool is full (1000 readings)") == 1
     set_writable(db_path, True)
     assert store.flush(10)

@@ -69,13 +69,18 @@ def test_bad_readings_are_skipped_and_logged(
         Reading(DEVICE, Metric.HUMIDITY, math.inf, "%", T0),
         Reading(DEVICE, Metric.HUMIDITY, 40.0, "%", datetime(2026, 1, 1)),  # noqa: DTZ001
         Reading(DEVICE, Metric.HUMIDITY, "40", "%", T0),  # type: ignore[arg-type]
+        Reading(DEVICE, Metric.HUMIDITY, 40.0, object(), T0),  # type: ignore[arg-type]
+        Reading(None, Metric.HUMIDITY, 40.0, "%", T0),  # type: ignore[arg-type]
+        Reading(DEVICE, 7, 40.0, "%", T0),  # type: ignore[arg-type]
+        Reading(DEVICE, Metric.HUMIDITY, 40.0, ["%"], T0),  # type: ignore[arg-type]
     ]
     with caplog.at_level(logging.WARNING):
         store.enqueue([*good[:2], *bad, good[2]])
         assert store.flush(10)
     assert reading_count(db_path) == 3
-    assert store.status().readings_rejected == 4
-    assert "Skipped 4 readings that cannot be stored" in caplog.text
+    assert store.status().readings_rejected == 8
+    assert store.status().writable
+    assert "Skipped 8 readings that cannot be stored" in caplog.text
 
 
 def test_empty_enqueue_is_a_no_op(make_store: StoreFactory) -> None:
@@ -222,6 +227,13 @@ def test_large_batches_split_into_several_transactions(
     assert store.flush(20)
     assert reading_count(db_path) == 5000
     assert store.status().batches >= 5
+
+
+def test_settings_can_change_before_open(make_store: StoreFactory) -> None:
+    store = make_store(opened=False)
+    store.apply_settings(StoreSettings(retention_days=5))
+    store.open()
+    assert store.settings.retention_days == 5
 
 
 def test_settings_apply_while_running(make_store: StoreFactory) -> None:

@@ -6,7 +6,7 @@ import json
 import math
 import sqlite3
 
-from .catalog import Catalog, label_key
+from .catalog import Catalog, check_names, label_key
 from .codec import EPOCH, ONE_MS, encode_value
 from .intake import DeviceItem, EventItem, Item, ReadingsItem
 from .spool import Spool, SpoolRecord
@@ -150,6 +150,7 @@ def spool_items(
                     value = float(reading.value)
                     if not math.isfinite(value):
                         raise ValueError("value is not finite")
+                    check_names(reading)
                     record = catalog.record(reading.device_key)
                     source, name, location, unit = label_key(record, reading.unit)
                     context = (record.device_key, source, name, location, unit)

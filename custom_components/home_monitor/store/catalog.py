@@ -28,6 +28,16 @@ def placeholder_record(device_key: str) -> DeviceRecord:
     return DeviceRecord(device_key=device_key, source=source, name=device_key)
 
 
+def check_names(reading: Reading) -> None:
+    """Raise TypeError unless the reading's key, metric and unit are text."""
+    if not (
+        isinstance(reading.device_key, str)
+        and isinstance(reading.metric, str)
+        and (reading.unit is None or isinstance(reading.unit, str))
+    ):
+        raise TypeError("device key, metric and unit must be text")
+
+
 def label_key(record: DeviceRecord, unit: str | None) -> LabelKey:
     """Return the label of readings taken under `record` in `unit`."""
     return (record.source, record.name, record.location or "", unit or "")
@@ -97,7 +107,12 @@ class Catalog:
     def resolve(
         self, conn: sqlite3.Connection, reading: Reading, now_ms: int
     ) -> tuple[int, int, int]:
-        """Return (device id, metric id, label id) for a reading, creating rows."""
+        """Return (device id, metric id, label id) for a reading, creating rows.
+
+        Raises TypeError for a reading whose names are not text, before any of
+        them reaches SQLite.
+        """
+        check_names(reading)
         key = reading.device_key
         ids = (
             self.device_id(conn, key, now_ms),
