@@ -35,7 +35,7 @@ import time
 
 from custom_components.home_monitor.models import Metric, Reading
 from custom_components.home_monitor.store import HistoryStore, StoreSettings
-from custom_components.home_monitor.store.batches import INSERT_READING
+from custom_components.home_monitor.store.batches import INSERT_READING, Row
 from custom_components.home_monitor.store.codec import encode_value, to_ms
 from custom_components.home_monitor.store.database import open_database
 from custom_components.home_monitor.store.writer import lower_priority
@@ -143,7 +143,7 @@ def encoded_rows(
     devices: dict[str, int] = {}
     metrics: dict[str, int] = {}
     labels: dict[tuple[str, str | None], int] = {}
-    rows = []
+    rows: list[Row] = []
     now = to_ms(START)
     for reading in readings:
         if (device := devices.get(reading.device_key)) is None:
@@ -197,12 +197,20 @@ def measure_raw(directory: Path, readings: list[Reading]) -> float:
     return result[0]
 
 
-def _raw(directory: Path, readings: list[Reading]) -> float:
-    lower_priority()
-    conn = open_database(directory / "raw.db").conn
+def prepared(
+    path: Path, readings: list[Reading]
+) -> tuple[sqlite3.Connection, list[Row]]:
+    """Open a fresh file of our format and encode the readings for it."""
+    conn = open_database(path).conn
     conn.execute("BEGIN")
     rows = encoded_rows(conn, readings)
     conn.execute("COMMIT")
+    return conn, rows
+
+
+def _raw(directory: Path, readings: list[Reading]) -> float:
+    lower_priority()
+    conn, rows = prepared(directory / "raw.db", readings)
     started = time.perf_counter()
     conn.execute("BEGIN")
     conn.executemany(INSERT_READING, rows)
@@ -214,10 +222,7 @@ def _raw(directory: Path, readings: list[Reading]) -> float:
 
 def measure_naive(directory: Path, readings: list[Reading]) -> float:
     """Return readings/s of one INSERT and one COMMIT per reading."""
-    conn = open_database(directory / "naive.db").conn
-    conn.execute("BEGIN")
-    rows = encoded_rows(conn, readings)
-    conn.execute("COMMIT")
+    conn, rows = prepared(directory / "naive.db", readings)
     started = time.perf_counter()
     for row in rows:
         conn.execute("BEGIN")

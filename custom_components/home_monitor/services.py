@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -122,16 +123,40 @@ def _read_failed(err: Exception) -> HomeAssistantError:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """The checked arguments shared by both actions."""
+
+    store: HistoryStore
+    device_key: str | None
+    metric: str | None
+    start: datetime | None
+    end: datetime | None
+
+
+def _query(call: ServiceCall, *, default_span: timedelta | None) -> _Query:
+    data = dict(call.data)
+    store = _store(call.hass)
+    device_key, metric = _device_key(call.hass, data), _metric(data)
+    start, end = _span(data, default_span=default_span)
+    return _Query(store, device_key, metric, start, end)
+
+
 async def _async_get_history(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
-    data = dict(call.data)
-    store = _store(hass)
-    device_key, metric = _device_key(hass, data), _metric(data)
-    start, end = _span(data, default_span=DEFAULT_SPAN)
-    limit = _limit(data)
+    query = _query(call, default_span=DEFAULT_SPAN)
+    limit = _limit(dict(call.data))
+    reader = query.store.reader
     try:
         rows = await hass.async_add_executor_job(
-            partial(store.reader.readings, device_key, metric, start, end, limit + 1)
+            partial(
+                reader.readings,
+                query.device_key,
+                query.metric,
+                query.start,
+                query.end,
+                limit + 1,
+            )
         )
     except StoreError as err:
         raise _read_failed(err) from err
@@ -144,23 +169,20 @@ async def _async_get_history(call: ServiceCall) -> ServiceResponse:
 
 async def _async_export_history(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
-    data = dict(call.data)
-    store = _store(hass)
-    device_key, metric = _device_key(hass, data), _metric(data)
-    start, end = _span(data, default_span=None)
-    path = Path(str(data[ATTR_PATH]))
+    query = _query(call, default_span=None)
+    path = Path(str(call.data[ATTR_PATH]))
     if not path.is_absolute():
         path = Path(hass.config.path(str(path)))
     if not hass.config.is_allowed_path(str(path)):
         raise _invalid("export_path_not_allowed", path=str(path))
     export = partial(
         export_csv,
-        store.reader,
+        query.store.reader,
         path,
-        device_key=device_key,
-        metric=metric,
-        start=start,
-        end=end,
+        device_key=query.device_key,
+        metric=query.metric,
+        start=query.start,
+        end=query.end,
     )
     try:
         rows = await hass.async_add_executor_job(export)

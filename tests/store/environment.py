@@ -102,3 +102,13 @@ def impatient_locks(monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
         BackoffPolicy(attempts=attempts, base_delay=0.01, jitter=0),
     )
     monkeypatch.setattr(conditions, "RETRY_AFTER_EXHAUSTION_S", 0.1)
+
+
+def read_only_file(
+    make_store: Callable[..., Any], path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[Path, bool], None]:
+    """Create an empty history file and take away its write permission."""
+    set_writable = honour_permissions(monkeypatch)
+    make_store().close(5)
+    set_writable(path, False)
+    return set_writable

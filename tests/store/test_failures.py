@@ -12,7 +12,12 @@ from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
 from custom_components.home_monitor.store import StoreSettings, conditions
 
 from .conftest import StoreFactory
-from .environment import honour_permissions, impatient_locks, limited_disk
+from .environment import (
+    honour_permissions,
+    impatient_locks,
+    limited_disk,
+    read_only_file,
+)
 from .helpers import (
     DEVICE,
     T0,
@@ -164,9 +169,7 @@ def test_spool_overflow_is_counted_and_reported(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    set_writable = honour_permissions(monkeypatch)
-    make_store().close(5)
-    set_writable(db_path, False)
+    set_writable = read_only_file(make_store, db_path, monkeypatch)
     store = make_store(StoreSettings(spool_max_readings=1000))
     readings = make_readings(1500)
     store.enqueue(readings[:1200])
@@ -193,9 +196,7 @@ def test_a_spool_saved_at_stop_is_replayed_at_start(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    set_writable = honour_permissions(monkeypatch)
-    make_store().close(5)
-    set_writable(db_path, False)
+    set_writable = read_only_file(make_store, db_path, monkeypatch)
     store = make_store()
     store.upsert_device(
         DeviceRecord(DEVICE, "hue", "Kitchen sensor", location="Kitchen")
@@ -242,9 +243,7 @@ def test_an_unsaveable_spool_is_reported_lost(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    set_writable = honour_permissions(monkeypatch)
-    make_store().close(5)
-    set_writable(db_path, False)
+    read_only_file(make_store, db_path, monkeypatch)
     store = make_store()
     store.enqueue(make_readings(10))
     # A directory where the spool file should go: saving it fails.
@@ -276,9 +275,7 @@ def test_an_unopenable_location_starts_degraded(
 def test_a_saved_spool_larger_than_the_bound_is_trimmed(
     make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    set_writable = honour_permissions(monkeypatch)
-    make_store().close(5)
-    set_writable(db_path, False)
+    set_writable = read_only_file(make_store, db_path, monkeypatch)
     store = make_store()
     readings = make_readings(800)
     store.enqueue(readings)

@@ -14,6 +14,14 @@ from .environment import without_shared_memory
 from .helpers import DEVICE, database, event_kinds, make_readings, reading_count, scalar
 
 
+def _written_file(make_store: StoreFactory, path: Path, readings: int) -> bytearray:
+    """Write readings through a store, close it, return the file's bytes."""
+    store = make_store()
+    store.enqueue(make_readings(readings))
+    store.close(10)
+    return bytearray(path.read_bytes())
+
+
 def test_wal_is_on_after_open(make_store: StoreFactory, db_path: Path) -> None:
     store = make_store()
     assert store.status().wal
@@ -64,10 +72,7 @@ def test_a_file_that_is_not_a_database_is_moved_aside(
 def test_a_damaged_page_fails_the_quick_check_and_is_moved_aside(
     make_store: StoreFactory, db_path: Path
 ) -> None:
-    store = make_store()
-    store.enqueue(make_readings(5000))
-    store.close(10)
-    data = bytearray(db_path.read_bytes())
+    data = _written_file(make_store, db_path, 5000)
     page_size = 4096
     # Scramble the b-tree pages after the schema page, keeping the header intact.
     for page in range(2, len(data) // page_size):
@@ -143,10 +148,7 @@ def test_a_file_of_the_first_schema_is_upgraded(
 def test_a_quick_check_finding_is_moved_aside(
     make_store: StoreFactory, db_path: Path
 ) -> None:
-    store = make_store()
-    store.enqueue(make_readings(3000))
-    store.close(10)
-    data = bytearray(db_path.read_bytes())
+    data = _written_file(make_store, db_path, 3000)
     data[36:40] = (999).to_bytes(4, "big")  # the header's free-page count, now wrong
     db_path.write_bytes(bytes(data))
     reopened = make_store()
