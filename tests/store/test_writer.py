@@ -259,3 +259,12 @@ def test_idle_writer_truncates_the_wal(
     assert store.status().wal_size_bytes == 0
     with database(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 200
+
+
+def test_nothing_is_queued_after_close(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.close(5)
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Hall"))
+    store.record_event("retry", "hue", {})
+    assert store.status().queued == 0
+    assert store.flush(0.1)  # nothing waits for a writer that is gone

@@ -84,11 +84,13 @@ class HistoryStore:
 
     def upsert_device(self, record: DeviceRecord) -> None:
         """Queue a new or changed device record; later readings carry its name."""
-        self._intake.put(DeviceItem(record), 0)
+        if not self._closed:
+            self._intake.put(DeviceItem(record), 0)
 
     def record_event(self, kind: str, source: str, detail: Mapping[str, Any]) -> None:
         """Queue a row for the events table (retries, health transitions...)."""
-        self._intake.put(EventItem(wall_ms(), kind, source, dict(detail)), 0)
+        if not self._closed:
+            self._intake.put(EventItem(wall_ms(), kind, source, dict(detail)), 0)
 
     def flush(self, timeout: float) -> bool:
         """Wait until everything queued so far is committed (blocking).

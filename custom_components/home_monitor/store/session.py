@@ -102,7 +102,8 @@ class Session:
             except sqlite3.Error as err:  # pragma: no cover - close rarely fails
                 LOGGER.debug("Closing the history database failed: %s", err)
 
-    def _time_left(self, needed: float) -> bool:
+    def time_left(self, needed: float) -> bool:
+        """Return whether `needed` seconds fit before the stop deadline."""
         return self.deadline is None or (
             time.monotonic() + needed < self.deadline - SAVE_MARGIN_S
         )
@@ -139,7 +140,7 @@ class Session:
                     self.state.unwritable(err)
                     return False
                 delay = LOCK_POLICY.delay(attempt)
-                if attempt >= LOCK_POLICY.attempts or not self._time_left(
+                if attempt >= LOCK_POLICY.attempts or not self.time_left(
                     delay + BUSY_TIMEOUT_S
                 ):
                     self.state.lock_exhausted(err, attempt)

@@ -126,7 +126,9 @@ class Writer(threading.Thread):
             session.flush_events()  # the store's own events, written without delay
         self._intake.resolve(self._handled, ok=not session.spool.count)
         if stopping:
-            return self._intake.due_in(now, LINGER_S) is None
+            return self._intake.due_in(now, LINGER_S) is None or not session.time_left(
+                0
+            )
         self._maybe_maintain(now)
         if session.wal_dirty and now >= session.last_commit + IDLE_CHECKPOINT_S:
             session.checkpoint()
