@@ -154,6 +154,27 @@ class AlexaSimulator:
         """Report every feature of a monitor normally again."""
         self.monitor(serial).property_errors.clear()
 
+    def login_data(self) -> dict[str, Any]:
+        """Return login data as aioamazondevices builds it, without the sign-in pages.
+
+        For tests about polling; tests about signing in go through the library.
+        """
+        success = self.state.register(f"SIMAPP{len(self.state.app_serials):04d}")
+        tokens = success["tokens"]
+        return {
+            "access_token": tokens["bearer"]["access_token"],
+            "refresh_token": tokens["bearer"]["refresh_token"],
+            "adp_token": tokens["mac_dms"]["adp_token"],
+            "device_private_key": tokens["mac_dms"]["device_private_key"],
+            "website_cookies": {
+                cookie["Name"]: cookie["Value"] for cookie in tokens["website_cookies"]
+            },
+            "store_authentication_cookie": tokens["store_authentication_cookie"],
+            "device_info": success["extensions"]["device_info"],
+            "customer_info": success["extensions"]["customer_info"],
+            "site": f"https://www.amazon.{self.state.account.domain}",
+        }
+
     @property
     def requests(self) -> list[RequestRecord]:
         """Return every request answered so far."""

@@ -164,47 +164,7 @@ class AlexaApi:
         if challenge is None or _challenge(auth.get("code_verifier", "")) != challenge:
             error = {"code": "InvalidValue", "message": "Authorization code not valid"}
             return _json({"response": {"error": error}}, status=400)
-        serial = body["registration_data"]["device_serial"]
-        self.state.app_serials.append(serial)
-        self.state.logins += 1
-        self.state.refresh_token = self.state.issue("Atnr|")
-        self.state.refresh_revoked = False
-        access = self.state.issue("Atza|")
-        self.state.access_tokens.add(access)
-        cookies = self.state.issue_cookies()
-        session_token = cookies.pop("session-token")
-        account = self.state.account
-        tokens = {
-            "bearer": {
-                "access_token": access,
-                "refresh_token": self.state.refresh_token,
-                "expires_in": "3600",
-            },
-            "mac_dms": {
-                "adp_token": self.state.issue("{enc:"),
-                "device_private_key": self.state.issue("MIIEv", 48),
-            },
-            "website_cookies": [
-                {"Name": name, "Value": value, "Path": "/", "Secure": "true"}
-                for name, value in cookies.items()
-            ],
-            "store_authentication_cookie": {"cookie": session_token},
-        }
-        extensions = {
-            "device_info": {
-                "device_name": "Sim's AioAmazonDevices",
-                "device_serial_number": serial,
-                "device_type": APP_DEVICE_TYPE,
-            },
-            "customer_info": {
-                "account_pool": "Amazon",
-                "user_id": account.user_id,
-                "home_region": account.home_region,
-                "name": "Sim User",
-                "given_name": "Sim",
-            },
-        }
-        success = {"tokens": tokens, "extensions": extensions}
+        success = self.state.register(body["registration_data"]["device_serial"])
         return _json({"response": {"success": success}, "request_id": "sim"})
 
     async def _token(self, request: web.Request, raw: bytes) -> web.Response:
@@ -333,8 +293,7 @@ class AlexaApi:
             body = json.loads(raw)
         except ValueError:
             return _json({"errors": [{"message": "Invalid JSON"}]}, status=400)
-        target = Target.STATE if graphql.is_state_query(body) else Target.DISCOVERY
-        if (fault := self.state.take_fault(target)) is not None:
+        if (fault := self.state.take_fault(graphql.target_of(body))) is not None:
             if fault is Fault.TIMEOUT:
                 await self._stall()
                 return web.Response(status=504, text="Gateway Timeout")

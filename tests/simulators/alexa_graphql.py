@@ -16,6 +16,7 @@ from .alexa_state import (
     AlexaState,
     SimulatedEcho,
     SimulatedMonitor,
+    Target,
 )
 
 THROTTLED_ERROR = {
@@ -199,10 +200,15 @@ def operation_name(body: Any) -> str | None:
     return first.get("operationName") if isinstance(first, dict) else None
 
 
-def is_state_query(body: Any) -> bool:
-    """Return whether a request reads endpoint states (as opposed to discovery)."""
+def target_of(body: Any) -> Target:
+    """Return which kind of request a GraphQL body is (for fault injection)."""
     first = body[0] if isinstance(body, list) and body else body
-    return isinstance(first, dict) and "properties" in str(first.get("query", ""))
+    query = str(first.get("query", "")) if isinstance(first, dict) else ""
+    if "properties" in query:
+        return Target.STATE
+    if "configuration" in query:
+        return Target.FEATURES
+    return Target.DISCOVERY
 
 
 def throttled(body: Any) -> Any:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import secrets
+from typing import Any
 
 AQM_DEVICE_TYPE = "AEZME1X38KDRA"
 ECHO_DEVICE_TYPE = "A4ZP7ZC4PI6TO"
@@ -50,6 +51,7 @@ class Target(StrEnum):
 
     STATE = "state"
     DISCOVERY = "discovery"
+    FEATURES = "features"
     TOKEN = "token"  # noqa: S105
     ANY = "any"
 
@@ -189,6 +191,48 @@ class AlexaState:
             "session-token": self.issue("st", 48),
         }
         return dict(self.valid_cookies)
+
+    def register(self, serial: str) -> dict[str, Any]:
+        """Register a virtual app device; return tokens and extensions as Amazon does."""
+        self.app_serials.append(serial)
+        self.logins += 1
+        self.refresh_token = self.issue("Atnr|")
+        self.refresh_revoked = False
+        access = self.issue("Atza|")
+        self.access_tokens.add(access)
+        cookies = self.issue_cookies()
+        session_token = cookies.pop("session-token")
+        tokens = {
+            "bearer": {
+                "access_token": access,
+                "refresh_token": self.refresh_token,
+                "expires_in": "3600",
+            },
+            "mac_dms": {
+                "adp_token": self.issue("{enc:"),
+                "device_private_key": self.issue("MIIEv", 48),
+            },
+            "website_cookies": [
+                {"Name": name, "Value": value, "Path": "/", "Secure": "true"}
+                for name, value in cookies.items()
+            ],
+            "store_authentication_cookie": {"cookie": session_token},
+        }
+        extensions = {
+            "device_info": {
+                "device_name": "Sim's AioAmazonDevices",
+                "device_serial_number": serial,
+                "device_type": APP_DEVICE_TYPE,
+            },
+            "customer_info": {
+                "account_pool": "Amazon",
+                "user_id": self.account.user_id,
+                "home_region": self.account.home_region,
+                "name": "Sim User",
+                "given_name": "Sim",
+            },
+        }
+        return {"tokens": tokens, "extensions": extensions}
 
     def cookies_valid(self, cookies: dict[str, str]) -> bool:
         """Return whether a request carries the current session."""

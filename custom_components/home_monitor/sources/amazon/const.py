@@ -3,12 +3,7 @@
 from datetime import timedelta
 from typing import Final
 
-from homeassistant.const import (
-    CONCENTRATION_MICROGRAMS_PER_CUBIC_METER,
-    CONCENTRATION_PARTS_PER_MILLION,
-    PERCENTAGE,
-    UnitOfTemperature,
-)
+from homeassistant.const import PERCENTAGE, UnitOfTemperature
 
 from ...models import Metric
 
@@ -79,13 +74,18 @@ MONITOR_METRICS: Final = frozenset(
     {*INSTANCE_METRICS.values(), Metric.TEMPERATURE, Metric.CONNECTIVITY}
 )
 
+# Home Assistant's spelling of these units (its constants for them were renamed
+# between the releases this integration supports).
+MICROGRAMS_PER_CUBIC_METER: Final = "μg/m³"
+PARTS_PER_MILLION: Final = "ppm"
+
 UNITS: Final[dict[Metric, str | None]] = {
     Metric.TEMPERATURE: UnitOfTemperature.CELSIUS,
     Metric.HUMIDITY: PERCENTAGE,
     Metric.VOC_INDEX: None,
-    Metric.PM25: CONCENTRATION_MICROGRAMS_PER_CUBIC_METER,
-    Metric.PM10: CONCENTRATION_MICROGRAMS_PER_CUBIC_METER,
-    Metric.CO: CONCENTRATION_PARTS_PER_MILLION,
+    Metric.PM25: MICROGRAMS_PER_CUBIC_METER,
+    Metric.PM10: MICROGRAMS_PER_CUBIC_METER,
+    Metric.CO: PARTS_PER_MILLION,
     Metric.AIR_QUALITY: None,
     Metric.CONNECTIVITY: None,
 }
