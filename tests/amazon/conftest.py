@@ -33,11 +33,12 @@ from custom_components.home_monitor.store import HistoryStore
 from tests.simulators.alexa import AlexaSimulator
 from tests.simulators.alexa_tls import server_ssl_context
 
-# Retries without real waiting; rate limits keep their real (scheduled) delays.
+# Retries without waiting (also under a frozen clock); rate limits keep their
+# real delays, which Home Assistant schedules.
 FAST_POLICY = BackoffPolicy(
     attempts=3,
-    base_delay=0.01,
-    max_delay=0.02,
+    base_delay=0.0,
+    max_delay=0.0,
     jitter=0.0,
     rate_limit_base=600.0,
     rate_limit_max=3600.0,

@@ -67,7 +67,9 @@ async def test_fahrenheit_is_converted(
     monitor = simulator.state.monitors[1]
     assert monitor.fahrenheit
     await setup_entry(hass, entry)
-    state = hass.states.get(entity_id(hass, simulator, monitor.serial, Metric.TEMPERATURE))
+    state = hass.states.get(
+        entity_id(hass, simulator, monitor.serial, Metric.TEMPERATURE)
+    )
     assert state is not None
     celsius = monitor.values(simulator.state.sample)["temperature"]
     # The simulator reports this monitor in °F; the entity shows °C.

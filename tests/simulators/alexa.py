@@ -208,18 +208,15 @@ class AlexaSimulator:
                 operation = _operation(json.loads(raw))
             except ValueError:
                 operation = None
+        # Recorded on arrival: a request held by a TIMEOUT fault counts too.
+        record = RequestRecord(
+            host, request.method, request.path, operation, 0, len(raw), 0
+        )
+        self.state.requests.append(record)
         response = await self._api.dispatch(host, request, raw)
-        body = response.body if isinstance(response.body, bytes) else b""
-        self.state.requests.append(
-            RequestRecord(
-                host,
-                request.method,
-                request.path,
-                operation,
-                response.status,
-                len(raw),
-                len(body),
-            )
+        record.status = response.status
+        record.response_bytes = (
+            len(response.body) if isinstance(response.body, bytes) else 0
         )
         return response
 

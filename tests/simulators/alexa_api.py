@@ -158,6 +158,9 @@ class AlexaApi:
         return _html(not_found_page(), status=404)
 
     async def _register(self, request: web.Request, raw: bytes) -> web.Response:
+        if (fault := self.state.take_fault(Target.REGISTER)) is not None:
+            if (answer := fault_response(fault, None)) is not None:
+                return answer
         body = json.loads(raw)
         auth = body.get("auth_data", {})
         challenge = self.state.auth_codes.pop(auth.get("authorization_code", ""), None)

@@ -53,6 +53,7 @@ class Target(StrEnum):
     DISCOVERY = "discovery"
     FEATURES = "features"
     TOKEN = "token"  # noqa: S105
+    REGISTER = "register"
     ANY = "any"
 
 

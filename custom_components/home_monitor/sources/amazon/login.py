@@ -25,6 +25,9 @@ from .redact import protect
 from .transport import AmazonHttp
 
 
+AUTHORIZATION_CODE = "openid.oa2.authorization_code"
+
+
 def _create_api(http: AmazonHttp, email: str, password: str, storage: Path) -> Any:
     factory: Any = AmazonEchoApi
     if "save_data" in inspect.signature(AmazonEchoApi).parameters:
@@ -63,10 +66,13 @@ class AmazonSignIn:
         except LibraryError as err:
             LOGGER.warning("Amazon sign-in failed: %s", type(err).__name__)
             raise AmazonLoginError("cannot_retrieve_data") from None
-        except KeyError, IndexError:
-            # Older releases fail this way when the code was not accepted.
-            raise AmazonLoginError("invalid_auth") from None
-        except (ValueError, TypeError) as err:
+        except KeyError as err:
+            # Releases before 14 fail this way when the code was not accepted.
+            if err.args == (AUTHORIZATION_CODE,):
+                raise AmazonLoginError("invalid_auth") from None
+            LOGGER.warning("Amazon sign-in got an unexpected reply: KeyError")
+            raise AmazonLoginError("unknown") from None
+        except (ValueError, TypeError, LookupError) as err:
             LOGGER.warning(
                 "Amazon sign-in got an unexpected reply: %s", type(err).__name__
             )
