@@ -28,7 +28,7 @@ from tests.simulators.alexa import AlexaSimulator, Fault, Target
 
 from .conftest import entity_id, setup_entry
 
-TOKEN = "/auth/token"
+TOKEN_PATH = "/auth/token"  # noqa: S105 - a URL path
 
 
 def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
@@ -55,7 +55,7 @@ async def test_rejected_session_is_refreshed_once_and_kept(
     assert coordinator.last_update_success
     assert [r.operation or r.path for r in simulator.requests] == [
         STATE_OPERATION,
-        TOKEN,
+        TOKEN_PATH,
         STATE_OPERATION,
     ]
     # The new cookies are kept for the next start.
@@ -79,7 +79,7 @@ async def test_expired_login_asks_to_sign_in_again_and_recovers(
 
     # One read, one refresh attempt, then it stops asking.
     assert simulator.count(STATE_OPERATION) == 1
-    assert simulator.count(TOKEN) == 1
+    assert simulator.count(TOKEN_PATH) == 1
     assert not coordinator.last_update_success
     state = hass.states.get(entity_id(hass, simulator, monitor.serial, Metric.PM25))
     assert state is not None

@@ -13,7 +13,14 @@ from aiohttp import web
 
 from . import alexa_graphql as graphql
 from .alexa_pages import not_found_page, otp_page, robot_check_page, signin_page
-from .alexa_state import APP_DEVICE_TYPE, ECHO_DEVICE_TYPE, AlexaState, Fault, Target
+from .alexa_state import (
+    APP_DEVICE_TYPE,
+    ECHO_DEVICE_TYPE,
+    AlexaState,
+    Fault,
+    Target,
+    token,
+)
 
 SIGNIN_REDIRECT = (
     "https://www.amazon.com/ap/signin?openid.return_to=https%3A%2F%2Falexa.amazon.com"
@@ -109,6 +116,15 @@ class AlexaApi:
         except web.HTTPFound as redirect:
             return web.Response(status=302, headers={"Location": redirect.location})
 
+    async def _injected(self, target: Target, body: Any = None) -> web.Response | None:
+        """Return the answer of a pending fault for `target`, if there is one."""
+        if (fault := self.state.take_fault(target)) is None:
+            return None
+        if fault is Fault.TIMEOUT:
+            await self._stall()
+            return web.Response(status=504, text="Gateway Timeout")
+        return fault_response(fault, body)
+
     async def _authorised(
         self, request: web.Request, answer: web.Response, raw: bytes = b""
     ) -> web.Response:
@@ -121,7 +137,7 @@ class AlexaApi:
     # -- sign-in ---------------------------------------------------------------------
 
     async def _signin_form(self, request: web.Request, raw: bytes) -> web.Response:
-        workflow = self.state.issue("wf", 8)
+        workflow = token("wf", 8)  # a form's state, not a credential
         challenge = request.query.get("openid.oa2.code_challenge", "")
         self.state.workflows[workflow] = f"password:{challenge}"
         return _html(signin_page(workflow))
@@ -158,9 +174,8 @@ class AlexaApi:
         return _html(not_found_page(), status=404)
 
     async def _register(self, request: web.Request, raw: bytes) -> web.Response:
-        if (fault := self.state.take_fault(Target.REGISTER)) is not None:
-            if (answer := fault_response(fault, None)) is not None:
-                return answer
+        if (answer := await self._injected(Target.REGISTER)) is not None:
+            return answer
         body = json.loads(raw)
         auth = body.get("auth_data", {})
         challenge = self.state.auth_codes.pop(auth.get("authorization_code", ""), None)
@@ -171,11 +186,8 @@ class AlexaApi:
         return _json({"response": {"success": success}, "request_id": "sim"})
 
     async def _token(self, request: web.Request, raw: bytes) -> web.Response:
-        if (fault := self.state.take_fault(Target.TOKEN)) is not None:
-            if fault is Fault.TIMEOUT:
-                await self._stall()
-            if (answer := fault_response(fault, None)) is not None:
-                return answer
+        if (answer := await self._injected(Target.TOKEN)) is not None:
+            return answer
         fields = _form(raw)
         if (
             self.state.refresh_revoked
@@ -296,12 +308,8 @@ class AlexaApi:
             body = json.loads(raw)
         except ValueError:
             return _json({"errors": [{"message": "Invalid JSON"}]}, status=400)
-        if (fault := self.state.take_fault(graphql.target_of(body))) is not None:
-            if fault is Fault.TIMEOUT:
-                await self._stall()
-                return web.Response(status=504, text="Gateway Timeout")
-            if (answer := fault_response(fault, body)) is not None:
-                return answer
+        if (answer := await self._injected(graphql.target_of(body), body)) is not None:
+            return answer
         operations = body if isinstance(body, list) else [body]
         replies = [graphql.answer(op, self.state) for op in operations]
         return await self._authorised(

@@ -24,7 +24,6 @@ from .errors import AmazonLoginError
 from .redact import protect
 from .transport import AmazonHttp
 
-
 AUTHORIZATION_CODE = "openid.oa2.authorization_code"
 
 
