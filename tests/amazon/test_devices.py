@@ -121,3 +121,47 @@ async def test_account_without_monitors(
     simulator.reset_counts()
     await coordinator.async_refresh()
     assert simulator.requests == []
+
+
+async def test_rate_limited_rediscovery_stops_the_cycle(
+    hass: HomeAssistant,
+    simulator: AlexaSimulator,
+    entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    coordinator = await setup_entry(hass, entry)
+    simulator.inject(Fault.GRAPHQL_THROTTLED, target=Target.DISCOVERY)
+    freezer.tick(timedelta(days=1, seconds=1))
+    simulator.reset_counts()
+    await coordinator.async_refresh()
+    assert not coordinator.last_update_success
+    assert simulator.count(STATE_OPERATION) == 0
+    assert coordinator.rate_limited_until is not None
+
+
+async def test_diagnostics_describe_the_account_without_secrets(
+    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+) -> None:
+    from custom_components.home_monitor.diagnostics import (
+        async_get_config_entry_diagnostics,
+    )
+
+    await setup_entry(hass, entry)
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    details = diagnostics["coordinator"]["source_details"]
+    assert details["monitors"] == 2
+    assert details["domain"] == "com"
+    assert details["requests"] == 3
+    assert details["bytes_received"] > 0
+    assert details["rate_limited_until"] is None
+    text = repr(diagnostics)
+    assert not [secret for secret in simulator.secrets if secret in text]
+
+
+async def test_unload_closes_the_session(
+    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+) -> None:
+    coordinator = await setup_entry(hass, entry)
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert coordinator.account.client._http.session.closed

@@ -150,8 +150,12 @@ async def test_expired_login_at_start_up_starts_reauth(
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry)) is not None
 
 
+@pytest.mark.parametrize("closed", [False, True], ids=["open", "dismissed"])
 async def test_repair_fix_opens_the_sign_in(
-    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+    hass: HomeAssistant,
+    simulator: AlexaSimulator,
+    entry: MockConfigEntry,
+    closed: bool,
 ) -> None:
     assert await async_setup_component(hass, "repairs", {})
     coordinator = await setup_entry(hass, entry)
@@ -159,9 +163,10 @@ async def test_repair_fix_opens_the_sign_in(
     simulator.revoke_refresh_token()
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    # Say the user closed the reauth prompt; the repair opens it again.
-    for flow_id in reauth_flows(hass, entry):
-        hass.config_entries.flow.async_abort(flow_id)
+    if closed:
+        # The user dismissed the reauth prompt; the repair opens it again.
+        for flow_id in reauth_flows(hass, entry):
+            hass.config_entries.flow.async_abort(flow_id)
     manager = repairs_flow_manager(hass)
     assert manager is not None
     result = await manager.async_init(DOMAIN, data={"issue_id": issue_id(entry)})
@@ -175,3 +180,97 @@ async def test_repair_fix_opens_the_sign_in(
     assert len(flows) == 1
     if "next_flow" in result:
         assert result["next_flow"][1] == flows[0]
+
+
+async def test_token_endpoint_outage_is_not_a_login_problem(
+    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+) -> None:
+    coordinator = await setup_entry(hass, entry)
+    simulator.inject(Fault.UNAUTHORIZED)
+    simulator.inject(Fault.SERVICE_UNAVAILABLE, target=Target.TOKEN, times=3)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert not coordinator.last_update_success
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry)) is None
+    assert not reauth_flows(hass, entry)
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+
+
+@pytest.mark.parametrize(
+    ("second", "expired"),
+    [(Fault.UNAUTHORIZED, True), (Fault.SERVICE_UNAVAILABLE, False)],
+)
+async def test_read_after_a_refresh_can_still_fail(
+    hass: HomeAssistant,
+    simulator: AlexaSimulator,
+    entry: MockConfigEntry,
+    second: Fault,
+    expired: bool,
+) -> None:
+    coordinator = await setup_entry(hass, entry)
+    simulator.inject(Fault.UNAUTHORIZED)
+    simulator.inject(second, times=3)
+    simulator.reset_counts()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert not coordinator.last_update_success
+    assert simulator.count(TOKEN_PATH) == 1
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry))
+    assert (issue is not None) is expired
+    assert bool(reauth_flows(hass, entry)) is expired
+
+
+async def test_repair_of_a_removed_entry_aborts(
+    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    coordinator = await setup_entry(hass, entry)
+    simulator.expire_session()
+    simulator.revoke_refresh_token()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id(entry)})
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "entry_removed"
+
+
+async def test_repair_on_releases_that_cannot_chain_flows(
+    hass: HomeAssistant,
+    simulator: AlexaSimulator,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from custom_components.home_monitor import repairs
+
+    monkeypatch.setattr(repairs, "CHAINS_FLOWS", False)
+    assert await async_setup_component(hass, "repairs", {})
+    coordinator = await setup_entry(hass, entry)
+    simulator.expire_session()
+    simulator.revoke_refresh_token()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    for flow_id in reauth_flows(hass, entry):
+        hass.config_entries.flow.async_abort(flow_id)
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id(entry)})
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert "next_flow" not in result
+    await hass.async_block_till_done()
+    assert len(reauth_flows(hass, entry)) == 1
+
+
+async def test_other_repair_issues_get_a_plain_confirmation(
+    hass: HomeAssistant,
+) -> None:
+    from custom_components.home_monitor.repairs import async_create_fix_flow
+
+    flow = await async_create_fix_flow(hass, "something_else", None)
+    assert type(flow).__name__ == "ConfirmRepairFlow"

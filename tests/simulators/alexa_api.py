@@ -55,7 +55,9 @@ def _challenge(verifier: str) -> str:
 def fault_response(fault: Fault, body: Any) -> web.Response | None:
     """Return the answer for `fault`, or None for a timeout (handled by the caller)."""
     match fault:
-        case Fault.UNAUTHORIZED | Fault.FORBIDDEN | Fault.PROXY_AUTH:
+        case (
+            Fault.BAD_REQUEST | Fault.UNAUTHORIZED | Fault.FORBIDDEN | Fault.PROXY_AUTH
+        ):
             return _json({"message": "Unauthorized"}, status=int(fault))
         case Fault.SIGNIN_REDIRECT:
             raise web.HTTPFound(SIGNIN_REDIRECT)
@@ -72,6 +74,25 @@ def fault_response(fault: Fault, body: Any) -> web.Response | None:
             return _json([shape] if isinstance(body, list) else shape)
         case Fault.HTML_PAGE:
             return _html(robot_check_page())
+        case Fault.SIGNIN_PAGE:
+            return _html(signin_page("expired"))
+        case Fault.OTHER_REDIRECT:
+            raise web.HTTPFound("https://www.amazon.com/gp/help")
+        case Fault.GRAPHQL_ERROR | Fault.GRAPHQL_PARTIAL:
+            data = (
+                {"listEndpoints": {"endpoints": []}}
+                if fault is Fault.GRAPHQL_PARTIAL
+                else None
+            )
+            error = {"message": "Internal", "extensions": {"errorCode": "INTERNAL"}}
+            reply = {"errors": [error, "junk"], "data": data}
+            return _json([reply] if isinstance(body, list) else reply)
+        case Fault.EMPTY_REPLY:
+            return _json(
+                []
+                if isinstance(body, list)
+                else {"response": {"tokens": {"cookies": {}}}}
+            )
     return None
 
 

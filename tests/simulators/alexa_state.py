@@ -32,6 +32,7 @@ DEFAULT_RANGES: dict[str, tuple[str, str]] = {
 class Fault(StrEnum):
     """A failure the simulator can answer with."""
 
+    BAD_REQUEST = "400"
     UNAUTHORIZED = "401"
     FORBIDDEN = "403"
     PROXY_AUTH = "407"
@@ -44,6 +45,11 @@ class Fault(StrEnum):
     MALFORMED_JSON = "malformed_json"
     WRONG_SHAPE = "wrong_shape"
     HTML_PAGE = "html_page"
+    SIGNIN_PAGE = "signin_page"
+    OTHER_REDIRECT = "other_redirect"
+    GRAPHQL_ERROR = "graphql_error"
+    GRAPHQL_PARTIAL = "graphql_partial"
+    EMPTY_REPLY = "empty_reply"
 
 
 class Target(StrEnum):

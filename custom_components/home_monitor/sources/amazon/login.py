@@ -77,8 +77,7 @@ class AmazonSignIn:
             )
             raise AmazonLoginError("unknown") from None
         credentials = AmazonCredentials(stored_login_data(login_data))
-        try:
-            credentials.customer_id  # noqa: B018 - validate now, not at set-up
-        except KeyError, TypeError:
-            raise AmazonLoginError("unknown") from None
+        if not credentials.login_data["customer_info"].get("user_id"):
+            LOGGER.warning("Amazon's sign-in reply lacks the customer id")
+            raise AmazonLoginError("unknown")
         return credentials
