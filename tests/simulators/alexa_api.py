@@ -35,7 +35,9 @@ def _json(
     data: Any, status: int = 200, content_type: str = "application/json"
 ) -> web.Response:
     return web.Response(
-        body=json.dumps(data).encode(), status=status, content_type=content_type
+        body=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+        status=status,
+        content_type=content_type,
     )
 
 
