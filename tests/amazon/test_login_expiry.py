@@ -22,6 +22,7 @@ from custom_components.home_monitor.sources.amazon.const import (
     CONF_LOGIN_DATA,
     EVENT_LOGIN_EXPIRED,
 )
+from custom_components.home_monitor.sources.amazon.coordinator import AmazonCoordinator
 from custom_components.home_monitor.sources.amazon.login_expiry import issue_id
 from custom_components.home_monitor.sources.amazon.queries import STATE_OPERATION
 from tests.simulators.alexa import AlexaSimulator, Fault, Target
@@ -29,6 +30,16 @@ from tests.simulators.alexa import AlexaSimulator, Fault, Target
 from .conftest import entity_id, setup_entry
 
 TOKEN_PATH = "/auth/token"  # noqa: S105 - a URL path
+
+
+async def expire_for_good(
+    hass: HomeAssistant, simulator: AlexaSimulator, coordinator: AmazonCoordinator
+) -> None:
+    """Make Amazon refuse the session and the refresh token, then poll."""
+    simulator.expire_session()
+    simulator.revoke_refresh_token()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
 
 
 def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
@@ -159,10 +170,7 @@ async def test_repair_fix_opens_the_sign_in(
 ) -> None:
     assert await async_setup_component(hass, "repairs", {})
     coordinator = await setup_entry(hass, entry)
-    simulator.expire_session()
-    simulator.revoke_refresh_token()
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await expire_for_good(hass, simulator, coordinator)
     if closed:
         # The user dismissed the reauth prompt; the repair opens it again.
         for flow_id in reauth_flows(hass, entry):
@@ -226,10 +234,7 @@ async def test_repair_of_a_removed_entry_aborts(
 ) -> None:
     assert await async_setup_component(hass, "repairs", {})
     coordinator = await setup_entry(hass, entry)
-    simulator.expire_session()
-    simulator.revoke_refresh_token()
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await expire_for_good(hass, simulator, coordinator)
     manager = repairs_flow_manager(hass)
     assert manager is not None
     result = await manager.async_init(DOMAIN, data={"issue_id": issue_id(entry)})
@@ -251,10 +256,7 @@ async def test_repair_on_releases_that_cannot_chain_flows(
     monkeypatch.setattr(repairs, "CHAINS_FLOWS", False)
     assert await async_setup_component(hass, "repairs", {})
     coordinator = await setup_entry(hass, entry)
-    simulator.expire_session()
-    simulator.revoke_refresh_token()
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await expire_for_good(hass, simulator, coordinator)
     for flow_id in reauth_flows(hass, entry):
         hass.config_entries.flow.async_abort(flow_id)
     manager = repairs_flow_manager(hass)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import logging
 
-from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.home_monitor.const import DOMAIN, SOURCE_AMAZON
 from custom_components.home_monitor.diagnostics import (
     async_get_config_entry_diagnostics,
 )
@@ -23,7 +22,7 @@ from custom_components.home_monitor.sources.amazon.const import (
 from custom_components.home_monitor.sources.amazon.coordinator import AmazonCoordinator
 from tests.simulators.alexa import AlexaSimulator, Fault, Target
 
-from .test_config_flow import login
+from .test_config_flow import login, start
 
 
 def leaked(simulator: AlexaSimulator, text: str) -> list[str]:
@@ -46,12 +45,7 @@ async def test_whole_scenario_logs_no_secret_at_debug(
     events = async_capture_events(hass, EVENT_LOGIN_EXPIRED)
 
     # Sign in through the config flow (the library's sign-in pages).
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": SOURCE_AMAZON}
-    )
+    result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], login(simulator, **{CONF_CODE: "111111"})
     )
