@@ -155,15 +155,24 @@ async def test_unreachable_amazon_shows_cannot_connect(
     assert result["errors"] == {"base": "cannot_connect"}
 
 
+@pytest.mark.parametrize("new_email", [False, True], ids=["same_email", "new_email"])
 async def test_duplicate_account_is_refused(
-    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+    hass: HomeAssistant,
+    simulator: AlexaSimulator,
+    entry: MockConfigEntry,
+    new_email: bool,
 ) -> None:
+    if new_email:
+        # The same account, signed in to with its new address: found by customer id.
+        simulator.state.account.email = "renamed@example.com"
+    logins = simulator.state.logins
     result = await start(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], login(simulator)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    assert simulator.state.logins == logins + int(new_email)
 
 
 async def test_reauth_signs_in_again(

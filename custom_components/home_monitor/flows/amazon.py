@@ -91,6 +91,8 @@ class AmazonFlowMixin(ConfigFlow):
         errors: dict[str, str] = {}
         email = (user_input or {}).get(CONF_USERNAME, "").strip()
         if user_input is not None:
+            # Known by its e-mail: no need to sign in (and register a device) again.
+            self._async_abort_entries_match({CONF_USERNAME: email})
             credentials = await self._async_sign_in(email, user_input, errors)
             if credentials is not None:
                 await self.async_set_unique_id(credentials.customer_id)
