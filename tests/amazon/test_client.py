@@ -235,3 +235,20 @@ async def test_token_reply_without_cookies(
 def test_unknown_errors_are_permanent() -> None:
     failure = classify(RuntimeError("boom"))
     assert (failure.kind, failure.reason) == (FailureKind.PERMANENT, "RuntimeError")
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_oversized_replies_are_refused(
+    client: AmazonClient,
+    simulator: AlexaSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+    chunked: bool,
+) -> None:
+    from custom_components.home_monitor.sources.amazon import client as client_module
+
+    monkeypatch.setattr(client_module, "MAX_REPLY_BYTES", 1000)
+    simulator.add_monitor()
+    simulator.state.chunked_replies = chunked
+    account = AmazonAccount(client)
+    with pytest.raises(AmazonResponseError, match="too large"):
+        await account.async_discover()

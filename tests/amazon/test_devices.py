@@ -105,10 +105,14 @@ async def test_failed_rediscovery_keeps_reading_known_monitors(
     await coordinator.async_refresh()
     assert coordinator.last_update_success
     assert device_names(hass, entry) == {"Living room", "Bedroom"}
-    # Discovery is tried again on the next poll.
+    # Not on every poll: discovery is tried again an hour later.
     simulator.reset_counts()
     await coordinator.async_refresh()
+    assert simulator.count(ENDPOINTS_OPERATION) == 0
+    freezer.tick(timedelta(hours=1))
+    await coordinator.async_refresh()
     assert simulator.count(ENDPOINTS_OPERATION) == 1
+    assert coordinator.last_update_success
 
 
 async def test_account_without_monitors(

@@ -215,10 +215,24 @@ class AlexaSimulator:
         self.state.requests.append(record)
         response = await self._api.dispatch(host, request, raw)
         record.status = response.status
-        record.response_bytes = (
-            len(response.body) if isinstance(response.body, bytes) else 0
-        )
+        body = response.body if isinstance(response.body, bytes) else b""
+        record.response_bytes = len(body)
+        if self.state.chunked_replies and body:
+            return await _chunked(request, response, body)
         return response
+
+
+async def _chunked(
+    request: web.Request, response: web.Response, body: bytes
+) -> web.StreamResponse:
+    stream = web.StreamResponse(status=response.status, headers=response.headers)
+    stream.headers.pop("Content-Length", None)
+    stream.enable_chunked_encoding()
+    await stream.prepare(request)
+    for start in range(0, len(body), 512):
+        await stream.write(body[start : start + 512])
+    await stream.write_eof()
+    return stream
 
 
 def _operation(body: Any) -> str | None:

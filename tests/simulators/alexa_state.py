@@ -176,6 +176,8 @@ class AlexaState:
     faults: list[PendingFault] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)
     logins: int = 0
+    # Send replies without a Content-Length (chunked), as some Amazon servers do.
+    chunked_replies: bool = False
 
     def __post_init__(self) -> None:
         """Count the configured password and code as secrets."""

@@ -34,6 +34,7 @@ class AmazonAccount:
         self.discovered_at: datetime | None = None
         self._clock = clock
         self._rediscover = False
+        self._discovery_postponed_until: datetime | None = None
         self.features_unavailable = False
 
     @property
@@ -43,12 +44,19 @@ class AmazonAccount:
 
     def discovery_due(self) -> bool:
         """Return whether the monitors should be looked up (again) now."""
+        now = self._clock()
+        if self._discovery_postponed_until is not None:
+            return now >= self._discovery_postponed_until
         if self.discovered_at is None:
             return True
-        age = self._clock() - self.discovered_at
+        age = now - self.discovered_at
         if self._rediscover and age >= REDISCOVERY_MIN_INTERVAL:
             return True
         return age >= DISCOVERY_INTERVAL
+
+    def postpone_discovery(self) -> None:
+        """Look for monitors again in an hour (after a failed discovery)."""
+        self._discovery_postponed_until = self._clock() + REDISCOVERY_MIN_INTERVAL
 
     async def async_discover(self) -> list[MonitorInfo]:
         """Find the account's monitors and what each of them measures."""
@@ -71,6 +79,7 @@ class AmazonAccount:
         self.monitors = monitors
         self.discovered_at = self._clock()
         self._rediscover = False
+        self._discovery_postponed_until = None
         LOGGER.debug("Amazon account has %s air-quality monitor(s)", len(monitors))
         return monitors
 

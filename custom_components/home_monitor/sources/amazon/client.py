@@ -35,6 +35,8 @@ USER_AGENT: Final = f"AmazonWebView/AmazonAlexa/{APP_VERSION}/iOS/{CLIENT_OS}/iP
 TOKEN_URL: Final = URL("https://api.amazon.com/auth/token")
 SIGNIN_PATH: Final = "/ap/signin"
 THROTTLED: Final = "TOO_MANY_REQUESTS"
+# No reply the client asks for comes near this; a larger one is refused unread.
+MAX_REPLY_BYTES = 4_000_000
 
 
 @dataclass(slots=True)
@@ -151,10 +153,23 @@ class AmazonClient:
             allow_redirects=False,
             timeout=ClientTimeout(total=self.timeout),
         ) as response:
-            raw = await response.read()
+            raw = await _read_capped(response)
             self.traffic.bytes_received += len(raw)
             _raise_for_status(response, raw)
         return raw
+
+
+async def _read_capped(response: ClientResponse) -> bytes:
+    if (response.content_length or 0) > MAX_REPLY_BYTES:
+        raise AmazonResponseError("reply too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise AmazonResponseError("reply too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _raise_for_status(response: ClientResponse, raw: bytes) -> None:

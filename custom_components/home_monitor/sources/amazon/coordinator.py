@@ -104,13 +104,19 @@ class AmazonCoordinator(HomeMonitorCoordinator):
             try:
                 await self._call("discovery", self.account.async_discover, deadline)
             except RetryError as err:
-                # Keep reading the monitors already known; discovery runs again next cycle.
                 if not self.account.monitors or err.failure.kind in (
                     FailureKind.AUTH,
                     FailureKind.RATE_LIMITED,
                 ):
                     raise
-                LOGGER.debug("Amazon discovery failed (%s)", err.failure.reason)
+                # Keep reading the monitors already known; look again in an hour.
+                self.account.postpone_discovery()
+                LOGGER.info(
+                    "Could not look up the Amazon account's monitors (%s); "
+                    "reading the %s known ones",
+                    err.failure.reason,
+                    len(self.account.monitors),
+                )
         return await self._call("state", self.account.async_poll, deadline)
 
     async def _read_after_refresh(
