@@ -276,3 +276,15 @@ async def test_other_repair_issues_get_a_plain_confirmation(
 
     flow = await async_create_fix_flow(hass, "something_else", None)
     assert type(flow).__name__ == "ConfirmRepairFlow"
+
+
+async def test_good_poll_aborts_an_unfinished_reauth(
+    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+) -> None:
+    coordinator = await setup_entry(hass, entry)
+    entry.async_start_reauth(hass)
+    await hass.async_block_till_done()
+    assert reauth_flows(hass, entry)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert not reauth_flows(hass, entry)
