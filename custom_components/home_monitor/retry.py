@@ -26,7 +26,6 @@ import random
 import time
 
 import aiohttp
-
 from homeassistant.util import dt as dt_util
 
 

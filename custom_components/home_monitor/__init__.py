@@ -1,0 +1,68 @@
+"""Home Monitor: Hue motion sensors and Amazon air-quality monitors, with a history store."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
+
+from .const import CONF_SOURCE, DOMAIN
+from .coordinator import HomeMonitorConfigEntry, HomeMonitorRuntime
+from .history import async_acquire_store, async_release_store
+from .services import async_setup_services
+from .sources import SOURCE_FACTORIES
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, so automations validate even with no entry loaded."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HomeMonitorConfigEntry) -> bool:
+    """Set up one Hue bridge or Amazon account."""
+    store = await async_acquire_store(hass, entry.entry_id)
+    try:
+        coordinator = await SOURCE_FACTORIES[entry.data[CONF_SOURCE]](
+            hass, entry, store
+        )
+        entry.runtime_data = HomeMonitorRuntime(coordinator, store)
+        try:
+            await coordinator.async_config_entry_first_refresh()
+        except BaseException:
+            await coordinator.async_shutdown()
+            raise
+    except BaseException:
+        await async_release_store(hass, entry.entry_id)
+        raise
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(
+    hass: HomeAssistant, entry: HomeMonitorConfigEntry
+) -> bool:
+    """Unload an entry; the last one out closes the history store."""
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
+    await entry.runtime_data.coordinator.async_shutdown()
+    await async_release_store(hass, entry.entry_id)
+    return True
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: HomeMonitorConfigEntry, device: DeviceEntry
+) -> bool:
+    """Let the user delete a device the source no longer reports."""
+    data = entry.runtime_data.coordinator.data or {}
+    hub = entry.runtime_data.coordinator.hub_device
+    return not any(
+        domain == DOMAIN
+        and (key in data or (hub is not None and key == hub.device_key))
+        for domain, key in device.identifiers
+    )

@@ -1,0 +1,120 @@
+"""Base entity and dynamic entity adding, shared by the sensor platforms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import cast, override
+
+from homeassistant.core import callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator, SourceDevice
+from .models import Metric
+
+# Newer Home Assistant links a device to its parent by registry id; older
+# releases only know the parent's identifiers.
+_VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__annotations__
+
+
+def _via(coordinator: HomeMonitorCoordinator, parent_key: str) -> DeviceInfo:
+    if not _VIA_DEVICE_ID:
+        return cast("DeviceInfo", {"via_device": (DOMAIN, parent_key)})
+    parent = dr.async_get(coordinator.hass).async_get_device(
+        identifiers={(DOMAIN, parent_key)}
+    )
+    return DeviceInfo(via_device_id=parent.id) if parent else DeviceInfo()
+
+
+class HomeMonitorEntity(CoordinatorEntity[HomeMonitorCoordinator]):
+    """One metric of one physical device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: HomeMonitorCoordinator,
+        device_key: str,
+        description: EntityDescription,
+    ) -> None:
+        """Bind the entity to a device of the coordinator's snapshot."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.device_key = device_key
+        self.metric = Metric(description.key)
+        self._attr_unique_id = f"{device_key}_{description.key}"
+        device = coordinator.data[device_key]
+        record = device.record
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, device_key)},
+            name=record.name,
+            manufacturer=record.manufacturer,
+            model=record.model,
+            serial_number=device.serial_number,
+            sw_version=device.sw_version,
+            suggested_area=record.location,
+        )
+        if device.via_device is not None:
+            self._attr_device_info.update(_via(coordinator, device.via_device))
+
+    @property
+    def device(self) -> SourceDevice | None:
+        """Return the device's latest state, or None once it left the source."""
+        return self.coordinator.data.get(self.device_key)
+
+    @property
+    def value(self) -> float | None:
+        """Return the latest value of this entity's metric."""
+        if (device := self.device) is None:
+            return None
+        return device.values.get(self.metric)
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Return whether the source answered and this metric has a usable value."""
+        device = self.device
+        return (
+            super().available
+            and device is not None
+            and device.is_available(self.metric)
+        )
+
+
+@callback
+def async_add_entities_as_found[DescriptionT: EntityDescription](
+    entry: HomeMonitorConfigEntry,
+    descriptions: Mapping[Metric, DescriptionT],
+    entity_factory: Callable[[HomeMonitorCoordinator, str, DescriptionT], Entity],
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add an entity per (device, metric) now and whenever new ones appear."""
+    coordinator = entry.runtime_data.coordinator
+    added: set[tuple[str, Metric]] = set()
+
+    @callback
+    def _async_add_new() -> None:
+        data = coordinator.data or {}
+        if coordinator.remove_stale_devices:
+            # A device removed from the registry took its entities with it; if it
+            # comes back, it gets them again.
+            added.intersection_update(
+                (key, metric) for key, metric in added if key in data
+            )
+        new: list[Entity] = []
+        for device_key, device in data.items():
+            for metric in device.metrics:
+                if metric in descriptions and (device_key, metric) not in added:
+                    added.add((device_key, metric))
+                    new.append(
+                        entity_factory(coordinator, device_key, descriptions[metric])
+                    )
+        if new:
+            async_add_entities(new)
+
+    _async_add_new()
+    entry.async_on_unload(coordinator.async_add_listener(_async_add_new))

@@ -1,0 +1,1 @@
+"""Config and options flow steps, one module per source."""

@@ -1,0 +1,108 @@
+"""Options: the entry's source settings, and the shared history store's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+)
+
+from ..const import CONF_SOURCE, SOURCE_AMAZON, SOURCE_HUE
+from ..history import async_get_settings, async_save_settings
+from ..store import StoreSettings
+from ..validation import vol
+from . import amazon, hue
+
+HISTORY = "history"
+RETENTION_DAYS = "retention_days"
+SIZE_BUDGET_MB = "size_budget_mb"
+MEGABYTE = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """How one source describes its options, and what it warns about."""
+
+    schema: Callable[[Mapping[str, Any]], vol.Schema]
+    warning: Callable[[Mapping[str, Any]], str | None]
+
+
+SOURCE_OPTIONS = {
+    SOURCE_HUE: SourceOptions(hue.options_schema, hue.options_warning),
+    SOURCE_AMAZON: SourceOptions(amazon.options_schema, amazon.options_warning),
+}
+
+
+def _number(minimum: int, maximum: int, unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement=unit,
+        )
+    )
+
+
+def _history_schema(settings: StoreSettings) -> vol.Schema:
+    return vol.Schema(
+        {
+            # Empty means keep everything, so no default that could not be cleared.
+            vol.Optional(
+                RETENTION_DAYS,
+                description={"suggested_value": settings.retention_days},
+            ): _number(1, 36500, "d"),
+            vol.Required(
+                SIZE_BUDGET_MB, default=settings.size_budget_bytes // MEGABYTE
+            ): _number(10, 1_000_000, "MB"),
+        }
+    )
+
+
+class HomeMonitorOptionsFlow(OptionsFlowWithReload):
+    """Edit how often a source is read and how much history is kept."""
+
+    _warned: dict[str, Any] | None = None
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the source's options and the history settings together."""
+        source = SOURCE_OPTIONS[self.config_entry.data[CONF_SOURCE]]
+        settings = await async_get_settings(self.hass)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            history = user_input.pop(HISTORY, {})
+            warning = source.warning(user_input)
+            if warning is None or user_input == self._warned:
+                await async_save_settings(self.hass, _apply(settings, history))
+                return self.async_create_entry(data=user_input)
+            # Shown once; submitting the same values again accepts them.
+            self._warned = dict(user_input)
+            errors["base"] = warning
+        schema = source.schema(user_input or self.config_entry.options).extend(
+            {
+                vol.Required(HISTORY): section(
+                    _history_schema(settings), {"collapsed": True}
+                )
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+
+def _apply(settings: StoreSettings, history: Mapping[str, Any]) -> StoreSettings:
+    retention = history.get(RETENTION_DAYS)
+    budget = history.get(SIZE_BUDGET_MB, settings.size_budget_bytes // MEGABYTE)
+    return replace(
+        settings,
+        retention_days=int(retention) if retention else None,
+        size_budget_bytes=int(budget) * MEGABYTE,
+    )

@@ -1,0 +1,19 @@
+"""The sources an entry can read, by the `source` key of its data."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.core import HomeAssistant
+
+if TYPE_CHECKING:
+    from ..coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator
+    from ..store import HistoryStore
+
+type SourceFactory = Callable[
+    [HomeAssistant, HomeMonitorConfigEntry, HistoryStore],
+    Awaitable[HomeMonitorCoordinator],
+]
+
+SOURCE_FACTORIES: Final[dict[str, SourceFactory]] = {}
