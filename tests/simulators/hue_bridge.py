@@ -22,8 +22,12 @@ from .hue_home import Clock, HomeSpec, HueHome, MotionSensor, v2_time
 from .hue_stream import EventHub
 from .hue_transport import ByteCounters, DualListener, server_ssl_context
 
-V1_UNAUTHORIZED = [{"error": {"type": 1, "address": "/", "description": "unauthorized user"}}]
-V1_LINK_BUTTON = [{"error": {"type": 101, "address": "", "description": "link button not pressed"}}]
+V1_UNAUTHORIZED = [
+    {"error": {"type": 1, "address": "/", "description": "unauthorized user"}}
+]
+V1_LINK_BUTTON = [
+    {"error": {"type": 101, "address": "", "description": "link button not pressed"}}
+]
 V1_RESOURCES = ("lights", "groups", "scenes", "rules", "schedules", "resourcelinks")
 SENSOR_FIELDS = ("motion", "light_level", "temperature")
 
@@ -53,7 +57,11 @@ class HueBridgeSimulator:
     """The simulated bridge. `await start()`, use `host`, `await stop()`."""
 
     def __init__(
-        self, spec: HomeSpec | None = None, *, supports_v2: bool = True, clock: Clock | None = None
+        self,
+        spec: HomeSpec | None = None,
+        *,
+        supports_v2: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         """Build the home; nothing listens until `start()`."""
         self.home = HueHome(spec, clock)
@@ -110,7 +118,9 @@ class HueBridgeSimulator:
         """Listen on an ephemeral 127.0.0.1 port."""
         await self._runner.setup()
         assert self._runner.server is not None
-        self._listener = DualListener(self._runner.server, server_ssl_context(self.home.bridge_id))
+        self._listener = DualListener(
+            self._runner.server, server_ssl_context(self.home.bridge_id)
+        )
         await self._listener.start()
 
     async def stop(self) -> None:
@@ -168,10 +178,16 @@ class HueBridgeSimulator:
         """Return motion sensor `index`."""
         return self.home.sensors[index]
 
-    def set_value(self, index: int, kind: str, value: Any, *, valid: bool = True) -> None:
-        """Change a sensor value now ("temperature", "light_level", "motion", "battery",
-        "connected") and push the change to event streams."""
+    def set_value(
+        self, index: int, kind: str, value: Any, *, valid: bool = True
+    ) -> None:
+        """Change a sensor value now and push the change to event streams.
+
+        `kind` is "temperature", "light_level", "motion", "battery" or "connected".
+        """
         sensor = self.sensor(index)
+        if self.home.clock.now <= max(sensor.changed.values()):
+            self.home.clock.advance(1)  # a new sample never shares its time with the last
         sensor.corrupt.pop(kind, None)
         setattr(sensor, kind, value)
         if kind in SENSOR_FIELDS:
@@ -200,12 +216,19 @@ class HueBridgeSimulator:
     def remove_sensor(self, index: int) -> None:
         """Delete a motion sensor and announce it on the event streams."""
         sensor = self.home.sensors.pop(index)
-        items = [{"id": rid, "type": kind} for kind, rid in sensor.ids.items() if kind != "software"]
+        items = [
+            {"id": rid, "type": kind}
+            for kind, rid in sensor.ids.items()
+            if kind != "software"
+        ]
         self.events.publish("delete", items)
 
     def advance(self, seconds: float) -> None:
-        """Move the clock; with `temperature_period` set, each sensor's temperature changes
-        once per period (sensors staggered) and each change is pushed."""
+        """Move the clock, applying scheduled changes on the way.
+
+        With `temperature_period` set, each sensor's temperature changes once per period
+        (sensors staggered) and each change is pushed.
+        """
         clock = self.home.clock
         end = clock.now.timestamp() + seconds
         period = self.temperature_period
@@ -224,11 +247,16 @@ class HueBridgeSimulator:
                 clock.advance(when - clock.now.timestamp())
                 sensor = self.home.sensors[n]
                 step = self.temperature_step if k % 2 == 0 else -self.temperature_step
-                self.set_value(n, "temperature", round((sensor.temperature or 20.0) + step, 2))
+                self.set_value(
+                    n, "temperature", round((sensor.temperature or 20.0) + step, 2)
+                )
         clock.advance(end - clock.now.timestamp())
 
     def _push_change(self, sensor: MotionSensor, kind: str) -> None:
-        resource_kind = {"battery": "device_power", "connected": "zigbee_connectivity"}.get(kind, kind)
+        resource_kind = {
+            "battery": "device_power",
+            "connected": "zigbee_connectivity",
+        }.get(kind, kind)
         resource = self.home.v2_service(sensor, resource_kind)
         resource.pop("enabled", None)
         resource.pop("sensitivity", None)
@@ -236,12 +264,17 @@ class HueBridgeSimulator:
 
     # -- HTTP ---------------------------------------------------------------------------
     @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _middleware(
+        self, request: web.Request, handler: Any
+    ) -> web.StreamResponse:
         self.request_count += 1
         path = request.path
         for key in self.app_keys:
             path = path.replace(key, "<key>")
-        fault = next((f for f in self.faults if f.count > 0 and request.path.startswith(f.path)), None)
+        fault = next(
+            (f for f in self.faults if f.count > 0 and request.path.startswith(f.path)),
+            None,
+        )
         response: web.StreamResponse
         if fault is not None:
             fault.count -= 1
@@ -252,10 +285,18 @@ class HueBridgeSimulator:
             response = web.Response(status=fault.status, text="")
         else:
             response = await handler(request)
-            if fault is not None and fault.kind == "malformed" and isinstance(response, web.Response):
+            if (
+                fault is not None
+                and fault.kind == "malformed"
+                and isinstance(response, web.Response)
+            ):
                 body = response.body if isinstance(response.body, bytes) else b"{}"
-                response = web.Response(body=body[: max(1, len(body) // 2)], content_type="application/json")
-        self.requests.append(RequestRecord(request.method, path, response.status, request.secure))
+                response = web.Response(
+                    body=body[: max(1, len(body) // 2)], content_type="application/json"
+                )
+        self.requests.append(
+            RequestRecord(request.method, path, response.status, request.secure)
+        )
         return response
 
     def _v1_authorized(self, request: web.Request) -> bool:
@@ -263,9 +304,14 @@ class HueBridgeSimulator:
 
     def _v2_denied(self, request: web.Request) -> web.Response | None:
         if not self.supports_v2 or not request.secure:
-            return web.json_response({"errors": [{"description": "Not Found"}], "data": []}, status=404)
+            return web.json_response(
+                {"errors": [{"description": "Not Found"}], "data": []}, status=404
+            )
         if request.headers.get("hue-application-key") not in self.app_keys:
-            return web.json_response({"errors": [{"description": "unauthorized user"}], "data": []}, status=403)
+            return web.json_response(
+                {"errors": [{"description": "unauthorized user"}], "data": []},
+                status=403,
+            )
         return None
 
     async def _create_user(self, request: web.Request) -> web.Response:
@@ -273,7 +319,9 @@ class HueBridgeSimulator:
         if not self.link_button:
             return _json(V1_LINK_BUTTON)
         self.link_button = False
-        return _json([{"success": {"username": self.add_app_key(str(body.get("devicetype")))}}])
+        return _json(
+            [{"success": {"username": self.add_app_key(str(body.get("devicetype")))}}]
+        )
 
     async def _v1_public_config(self, request: web.Request) -> web.Response:
         return _json(self.home.v1_public_config())
@@ -293,14 +341,34 @@ class HueBridgeSimulator:
             return _json(self.home.v1_config(self.app_keys))
         if resource in V1_RESOURCES:
             return _json(self.home.v1_full(self.app_keys)[resource])
-        return _json([{"error": {"type": 3, "address": f"/{resource}", "description": "resource not available"}}])
+        return _json(
+            [
+                {
+                    "error": {
+                        "type": 3,
+                        "address": f"/{resource}",
+                        "description": "resource not available",
+                    }
+                }
+            ]
+        )
 
     async def _v1_item(self, request: web.Request) -> web.Response:
         response = await self._v1_resource(request)
         data = json.loads(response.body) if isinstance(response.body, bytes) else {}
         item = data.get(request.match_info["id"]) if isinstance(data, dict) else None
         if item is None:
-            return _json([{"error": {"type": 3, "address": request.path, "description": "resource not available"}}])
+            return _json(
+                [
+                    {
+                        "error": {
+                            "type": 3,
+                            "address": request.path,
+                            "description": "resource not available",
+                        }
+                    }
+                ]
+            )
         return _json(item)
 
     async def _v2_get(self, request: web.Request) -> web.Response:
@@ -310,7 +378,9 @@ class HueBridgeSimulator:
         if (rid := request.match_info.get("id")) is not None:
             items = [item for item in items if item["id"] == rid]
             if not items:
-                return web.json_response({"errors": [{"description": "Not Found"}], "data": []}, status=404)
+                return web.json_response(
+                    {"errors": [{"description": "Not Found"}], "data": []}, status=404
+                )
         return _json({"errors": [], "data": items})
 
     async def _v2_post(self, request: web.Request) -> web.Response:
@@ -318,10 +388,22 @@ class HueBridgeSimulator:
             return denied
         body = await request.json()
         if request.match_info["type"] != "geofence_client":
-            return web.json_response({"errors": [{"description": "method not available"}], "data": []}, status=405)
+            return web.json_response(
+                {"errors": [{"description": "method not available"}], "data": []},
+                status=405,
+            )
         rid = self.home.uuid()
         self.home.geofence_clients[rid] = str(body.get("name", ""))
-        self.events.publish("add", [{"id": rid, "name": self.home.geofence_clients[rid], "type": "geofence_client"}])
+        self.events.publish(
+            "add",
+            [
+                {
+                    "id": rid,
+                    "name": self.home.geofence_clients[rid],
+                    "type": "geofence_client",
+                }
+            ],
+        )
         return _json({"errors": [], "data": [{"rid": rid, "rtype": "geofence_client"}]})
 
     async def _v2_put(self, request: web.Request) -> web.Response:
@@ -331,7 +413,10 @@ class HueBridgeSimulator:
         rtype, rid = request.match_info["type"], request.match_info["id"]
         if rtype == "geofence_client" and rid in self.home.geofence_clients:
             self.home.geofence_clients[rid] = str(body.get("name", ""))
-            self.events.publish("update", [{"id": rid, "name": self.home.geofence_clients[rid], "type": rtype}])
+            self.events.publish(
+                "update",
+                [{"id": rid, "name": self.home.geofence_clients[rid], "type": rtype}],
+            )
         return _json({"errors": [], "data": [{"rid": rid, "rtype": rtype}]})
 
     async def _eventstream(self, request: web.Request) -> web.StreamResponse:
@@ -341,7 +426,9 @@ class HueBridgeSimulator:
 
 
 def _json(data: Any) -> web.Response:
-    return web.Response(text=json.dumps(data, separators=(",", ":")), content_type="application/json")
+    return web.Response(
+        text=json.dumps(data, separators=(",", ":")), content_type="application/json"
+    )
 
 
 __all__ = ["Clock", "HomeSpec", "HueBridgeSimulator", "v2_time"]

@@ -1,5 +1,7 @@
-"""The home a simulated Hue bridge serves: motion sensors with changing values, plus lights,
-rooms, scenes and rules so the full configuration has a realistic size.
+"""The home a simulated Hue bridge serves.
+
+Motion sensors with changing values, plus lights, rooms, scenes and rules so the full
+configuration has a realistic size.
 
 Motion sensors are the one source of truth for both APIs: v1 sees each as three sensors
 (presence, light level, temperature) sharing a uniqueid prefix, v2 as a device with motion,
@@ -62,7 +64,11 @@ class MotionSensor:
     battery: int | None = 100
     connected: bool = True
     valid: dict[str, bool] = field(
-        default_factory=lambda: {"temperature": True, "light_level": True, "motion": True}
+        default_factory=lambda: {
+            "temperature": True,
+            "light_level": True,
+            "motion": True,
+        }
     )
     # Fault injection: value to send instead of the real one, or fields to leave out.
     corrupt: dict[str, Any] = field(default_factory=dict)
@@ -81,16 +87,26 @@ class MotionSensor:
 class HueHome:
     """A whole home: state plus v1/v2 JSON rendering."""
 
-    def __init__(self, spec: HomeSpec | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, spec: HomeSpec | None = None, clock: Clock | None = None
+    ) -> None:
         """Generate a home; the same spec always gives the same ids."""
         self.spec = spec or HomeSpec()
         self.clock = clock or Clock()
         self._rand = random.Random(self.spec.seed)
         self.bridge_id = f"001788fffe{self._rand.getrandbits(24):06x}"
-        self.bridge_ids = {"device": self.uuid(), "bridge": self.uuid(), "zigbee": self.uuid()}
+        self.bridge_ids = {
+            "device": self.uuid(),
+            "bridge": self.uuid(),
+            "zigbee": self.uuid(),
+        }
         self.bridge_home_id = self.uuid()
-        self.rooms = [(self.uuid(), self.uuid(), f"Room {n + 1}") for n in range(self.spec.rooms)]
-        self.lights = [(self.uuid(), self.uuid(), self.uuid()) for _ in range(self.spec.lights)]
+        self.rooms = [
+            (self.uuid(), self.uuid(), f"Room {n + 1}") for n in range(self.spec.rooms)
+        ]
+        self.lights = [
+            (self.uuid(), self.uuid(), self.uuid()) for _ in range(self.spec.lights)
+        ]
         self.scene_ids = [self.uuid() for _ in range(self.spec.scenes)]
         self.geofence_clients: dict[str, str] = {}
         self.sensors: list[MotionSensor] = []
@@ -106,14 +122,24 @@ class HueHome:
     def add_sensor(self, name: str) -> MotionSensor:
         """Pair a new motion sensor."""
         index = len(self.sensors)
-        mac = ":".join(["00", "17", "88", "01"] + [f"{self._rand.getrandbits(8):02x}" for _ in range(4)])
+        mac = ":".join(
+            ["00", "17", "88", "01"]
+            + [f"{self._rand.getrandbits(8):02x}" for _ in range(4)]
+        )
         v1 = (str(self._next_v1), str(self._next_v1 + 1), str(self._next_v1 + 2))
         self._next_v1 += 3
         kinds = ("device", "motion", "light_level", "temperature", "device_power")
-        ids = {kind: self.uuid() for kind in (*kinds, "zigbee_connectivity", "software")}
+        ids = {
+            kind: self.uuid() for kind in (*kinds, "zigbee_connectivity", "software")
+        }
         now = self.clock.now
         sensor = MotionSensor(
-            index, name, mac, v1, ids, {k: now for k in ("temperature", "light_level", "motion")},
+            index,
+            name,
+            mac,
+            v1,
+            ids,
+            dict.fromkeys(("temperature", "light_level", "motion"), now),
             temperature=round(19.0 + 0.5 * index, 2),
         )
         self.sensors.append(sensor)
@@ -143,7 +169,10 @@ class HueHome:
         """Return the whole v1 datastore, `/api/<key>`."""
         light_ids = [str(n + 1) for n in range(len(self.lights))]
         return {
-            "lights": {lid: catalog.v1_light(int(lid), self.lights[int(lid) - 1][0]) for lid in light_ids},
+            "lights": {
+                lid: catalog.v1_light(int(lid), self.lights[int(lid) - 1][0])
+                for lid in light_ids
+            },
             "groups": catalog.v1_groups(self.rooms, light_ids),
             "config": self.v1_config(keys),
             "schedules": catalog.v1_schedules(self.spec.rules),
@@ -157,9 +186,19 @@ class HueHome:
     def v2_sensor_resources(self, sensor: MotionSensor) -> list[dict[str, Any]]:
         """Return a sensor's device and service resources (full objects)."""
         resources = [catalog.v2_sensor_device(sensor)]
-        for kind in ("motion", "light_level", "temperature", "device_power", "zigbee_connectivity"):
-            resources.append(self.v2_service(sensor, kind))
-        resources.append(catalog.v2_software_update(sensor.ids["software"], sensor.ids["device"]))
+        resources += [
+            self.v2_service(sensor, kind)
+            for kind in (
+                "motion",
+                "light_level",
+                "temperature",
+                "device_power",
+                "zigbee_connectivity",
+            )
+        ]
+        resources.append(
+            catalog.v2_software_update(sensor.ids["software"], sensor.ids["device"])
+        )
         return resources
 
     def v2_service(self, sensor: MotionSensor, kind: str) -> dict[str, Any]:
@@ -172,7 +211,9 @@ class HueHome:
     def v2_resources(self, resource_type: str | None = None) -> list[dict[str, Any]]:
         """Return `/clip/v2/resource` or `/clip/v2/resource/<type>`."""
         items: list[dict[str, Any]] = []
-        items += catalog.v2_bridge(self.bridge_id, self.bridge_ids, self.bridge_home_id, self.rooms)
+        items += catalog.v2_bridge(
+            self.bridge_id, self.bridge_ids, self.bridge_home_id, self.rooms
+        )
         for sensor in self.sensors:
             items += self.v2_sensor_resources(sensor)
         items += catalog.v2_lights(self.lights, self.rooms)

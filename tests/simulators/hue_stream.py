@@ -71,7 +71,9 @@ class EventHub:
             for seq, text in self._history:
                 if seq > seen:
                     queue.put_nowait(text)
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await response.prepare(request)
         self._streams.add(queue)
         self.connections += 1

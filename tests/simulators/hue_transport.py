@@ -221,7 +221,7 @@ class DualListener:
             async with asyncio.timeout(FIRST_BYTE_TIMEOUT):
                 await readable
             first = conn.recv(1, socket.MSG_PEEK)
-        except (TimeoutError, OSError):
+        except TimeoutError, OSError:
             first = b""
         except asyncio.CancelledError:
             conn.close()
@@ -240,5 +240,5 @@ class DualListener:
                 conn,
                 ssl=self._ssl if tls else None,
             )
-        except (OSError, ssl.SSLError, ConnectionError):
+        except OSError, ssl.SSLError, ConnectionError:
             conn.close()

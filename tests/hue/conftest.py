@@ -1,0 +1,84 @@
+"""Fixtures for the Hue tests: a simulated bridge on 127.0.0.1 and entries for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
+from custom_components.home_monitor.sources.hue.const import (
+    CONF_API_VERSION,
+    CONF_POLL_INTERVAL,
+)
+from homeassistant.const import CONF_API_KEY, CONF_HOST
+from homeassistant.core import HomeAssistant
+from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
+
+SMALL_HOME = HomeSpec(lights=4, motion_sensors=2, rooms=2, scenes=3, rules=2)
+
+
+@pytest.fixture
+async def bridge(socket_enabled: None) -> AsyncGenerator[HueBridgeSimulator]:
+    """Run a small simulated home's bridge."""
+    simulator = HueBridgeSimulator(SMALL_HOME)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+def app_key(bridge: HueBridgeSimulator) -> str:
+    """Return an app key the bridge accepts."""
+    return bridge.add_app_key("home-monitor#test")
+
+
+def make_entry(
+    bridge: HueBridgeSimulator, app_key: str, api_version: int, poll: int = 10
+) -> MockConfigEntry:
+    """Return an entry for the simulated bridge."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=bridge.bridge_id,
+        title="Hue Bridge",
+        data={
+            CONF_SOURCE: SOURCE_HUE,
+            CONF_HOST: bridge.host,
+            CONF_API_KEY: app_key,
+            CONF_API_VERSION: api_version,
+        },
+        options={CONF_POLL_INTERVAL: poll},
+    )
+
+
+@pytest.fixture
+def v2_entry(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, app_key: str
+) -> MockConfigEntry:
+    """Return a v2 entry, added to hass."""
+    entry = make_entry(bridge, app_key, 2)
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+def v1_entry(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, app_key: str
+) -> MockConfigEntry:
+    """Return a v1 entry, added to hass."""
+    bridge.supports_v2 = False
+    entry = make_entry(bridge, app_key, 1)
+    entry.add_to_hass(hass)
+    return entry
+
+
+async def wait_for(
+    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
+) -> None:
+    """Wait (in real time) until `predicate` holds; aiohue's tasks are not hass's."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+            await hass.async_block_till_done()
