@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 
+from homeassistant.const import CONF_API_KEY, CONF_HOST
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -13,8 +15,6 @@ from custom_components.home_monitor.sources.hue.const import (
     CONF_API_VERSION,
     CONF_POLL_INTERVAL,
 )
-from homeassistant.const import CONF_API_KEY, CONF_HOST
-from homeassistant.core import HomeAssistant
 from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
 
 SMALL_HOME = HomeSpec(lights=4, motion_sensors=2, rooms=2, scenes=3, rules=2)
@@ -75,10 +75,10 @@ def v1_entry(
 
 
 async def wait_for(
-    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 5.0
+    hass: HomeAssistant, predicate: Callable[[], bool], within: float = 5.0
 ) -> None:
     """Wait (in real time) until `predicate` holds; aiohue's tasks are not hass's."""
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while not predicate():
             await asyncio.sleep(0.01)
             await hass.async_block_till_done()

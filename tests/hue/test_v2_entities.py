@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from custom_components.home_monitor.models import Metric
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
 
 from .conftest import wait_for
@@ -45,7 +45,10 @@ async def test_set_up_reads_sensor_types_only(
     battery = hass.states.get("sensor.motion_sensor_2_battery")
     assert battery is not None
     assert float(battery.state) == 100
-    assert registry.async_get("sensor.motion_sensor_2_battery").entity_category == "diagnostic"
+    assert (
+        registry.async_get("sensor.motion_sensor_2_battery").entity_category
+        == "diagnostic"
+    )
     assert hass.states.get("binary_sensor.motion_sensor_1_motion").state == STATE_OFF
     connectivity = hass.states.get("binary_sensor.motion_sensor_2_connectivity")
     assert connectivity is not None
@@ -58,7 +61,10 @@ async def test_set_up_reads_sensor_types_only(
         lambda: hass.states.get("sensor.motion_sensor_1_temperature").state == "23.25",
     )
     await wait_for(
-        hass, lambda: hass.states.get("binary_sensor.motion_sensor_2_motion").state == STATE_ON
+        hass,
+        lambda: (
+            hass.states.get("binary_sensor.motion_sensor_2_motion").state == STATE_ON
+        ),
     )
     store = v2_entry.runtime_data.store
     temps = sorted(
@@ -66,5 +72,7 @@ async def test_set_up_reads_sensor_types_only(
     )
     assert 23.25 in temps
     # No polling while the stream is up.
-    assert not [p for p in bridge.paths() if p.startswith("/clip/v2/resource/temperature")][1:]
+    assert not [
+        p for p in bridge.paths() if p.startswith("/clip/v2/resource/temperature")
+    ][1:]
     assert await hass.config_entries.async_unload(v2_entry.entry_id)

@@ -187,7 +187,9 @@ class HueBridgeSimulator:
         """
         sensor = self.sensor(index)
         if self.home.clock.now <= max(sensor.changed.values()):
-            self.home.clock.advance(1)  # a new sample never shares its time with the last
+            self.home.clock.advance(
+                1
+            )  # a new sample never shares its time with the last
         sensor.corrupt.pop(kind, None)
         setattr(sensor, kind, value)
         if kind in SENSOR_FIELDS:
@@ -354,6 +356,19 @@ class HueBridgeSimulator:
         )
 
     async def _v1_item(self, request: web.Request) -> web.Response:
+        if (
+            self._v1_authorized(request)
+            and request.match_info["resource"] == "groups"
+            and request.match_info["id"] == "0"
+        ):
+            return _json(
+                {
+                    "name": "Group 0",
+                    "lights": [],
+                    "type": "LightGroup",
+                    "state": {"all_on": False, "any_on": False},
+                }
+            )
         response = await self._v1_resource(request)
         data = json.loads(response.body) if isinstance(response.body, bytes) else {}
         item = data.get(request.match_info["id"]) if isinstance(data, dict) else None

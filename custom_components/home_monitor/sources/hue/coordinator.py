@@ -17,8 +17,8 @@ from typing import Any, override
 
 from aiohue import Unauthorized
 from aiohue.v2.controllers.events import EventType
-from homeassistant.const import CONF_API_KEY, CONF_HOST
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.const import CONF_API_KEY, CONF_HOST, EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import UpdateFailed
@@ -180,6 +180,15 @@ class HueCoordinator(HomeMonitorCoordinator):
         await super()._async_setup()
         if self._v2 is not None:
             await self._v2.start_stream()
+            self.config_entry.async_on_unload(
+                self.hass.bus.async_listen_once(
+                    EVENT_HOMEASSISTANT_STOP, self._async_stop_stream
+                )
+            )
+
+    async def _async_stop_stream(self, _: Event) -> None:
+        if self._v2 is not None:
+            await self._v2.close()
 
     async def _setup_v2(
         self, client: HueV2Client, deadline: float
