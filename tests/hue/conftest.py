@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
+from datetime import timedelta
 
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
+from custom_components.home_monitor.retry import BackoffPolicy
+from custom_components.home_monitor.sources.hue.coordinator import HueCoordinator
 from custom_components.home_monitor.sources.hue.const import (
     CONF_API_VERSION,
     CONF_POLL_INTERVAL,
@@ -81,4 +88,24 @@ async def wait_for(
     async with asyncio.timeout(within):
         while not predicate():
             await asyncio.sleep(0.01)
-            await hass.async_block_till_done()
+            await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> BackoffPolicy:
+    """Keep the retry policy's shape but make its waits short, so tests run quickly."""
+    policy = BackoffPolicy(attempts=3, base_delay=0.01, factor=2.0, max_delay=0.05)
+    monkeypatch.setattr(HueCoordinator, "policy", policy)
+    return policy
+
+
+def retry_events(entry: MockConfigEntry) -> list[dict[str, object]]:
+    """Return the retry events the entry's coordinator wrote to the store."""
+    store = entry.runtime_data.store
+    return [detail for kind, _, detail in store.events if kind == "retry"]
+
+
+async def poll(hass: HomeAssistant, seconds: float = 11) -> None:
+    """Let the poll interval pass (timers fire; the wall clock is not frozen)."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+    await hass.async_block_till_done(wait_background_tasks=True)
