@@ -17,11 +17,11 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
 from custom_components.home_monitor.retry import BackoffPolicy
-from custom_components.home_monitor.sources.hue.coordinator import HueCoordinator
 from custom_components.home_monitor.sources.hue.const import (
     CONF_API_VERSION,
     CONF_POLL_INTERVAL,
 )
+from custom_components.home_monitor.sources.hue.coordinator import HueCoordinator
 from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
 
 SMALL_HOME = HomeSpec(lights=4, motion_sensors=2, rooms=2, scenes=3, rules=2)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from custom_components.home_monitor.models import Metric
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
 
 from .conftest import poll, retry_events
@@ -34,7 +34,9 @@ async def test_entities_and_next_poll(
     illuminance = hass.states.get("sensor.motion_sensor_2_illuminance")
     assert float(illuminance.state) == 15.85  # light level 12000
     assert illuminance.attributes["unit_of_measurement"] == "lx"
-    assert hass.states.get("binary_sensor.motion_sensor_1_connectivity").state == STATE_ON
+    assert (
+        hass.states.get("binary_sensor.motion_sensor_1_connectivity").state == STATE_ON
+    )
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), v1_entry.entry_id)
     by_name = {device.name: device for device in devices}
     sensor = by_name["Motion sensor 1"]
