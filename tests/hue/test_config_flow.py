@@ -302,3 +302,53 @@ async def test_options_poll_interval(
     await hass.async_block_till_done()
     assert v1_entry.runtime_data.coordinator.update_interval.total_seconds() == 3
     await unload_all(hass)
+
+
+async def test_reuse_of_v1_bridge_and_unreachable_bridge(
+    hass: HomeAssistant, bridge: HueBridgeSimulator
+) -> None:
+    bridge.supports_v2 = False
+    hue_key = bridge.add_app_key("home-assistant#home")
+    MockConfigEntry(domain="hue", unique_id="incomplete", data={}).add_to_hass(hass)
+    MockConfigEntry(
+        domain="hue",
+        unique_id=bridge.bridge_id,
+        title="Hue Bridge",
+        data={CONF_HOST: bridge.host, CONF_API_KEY: hue_key, CONF_API_VERSION: 1},
+    ).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=zeroconf_info(bridge)
+    )
+    assert result["step_id"] == "hue_reuse_confirm"
+    await bridge.go_down()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["errors"] == {"base": "cannot_connect"}
+    await bridge.come_up()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API_VERSION] == 1
+    assert result["data"][CONF_API_KEY] == hue_key
+    await hass.async_block_till_done()
+    await unload_all(hass)
+
+
+async def test_reuse_step_without_candidates_and_link_unreachable(
+    hass: HomeAssistant, bridge: HueBridgeSimulator
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": SOURCE_HUE}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: bridge.host}
+    )
+    assert result["step_id"] == "hue_link"
+    await bridge.go_down()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["errors"] == {"base": "cannot_connect"}
+    await bridge.come_up()
+
+    flow = hass.config_entries.flow._progress[result["flow_id"]]
+    assert (await flow.async_step_hue_reuse())["reason"] == "no_reusable_bridge"

@@ -160,3 +160,25 @@ async def test_revoked_key_starts_reauth(
     assert [f["context"]["source"] for f in flows] == ["reauth"]
     assert retry_events(v1_entry)[-1]["outcome"] == "auth"
     assert await hass.config_entries.async_unload(v1_entry.entry_id)
+
+
+async def test_answers_of_the_wrong_shape_are_retried(
+    hass: HomeAssistant,
+    bridge: HueBridgeSimulator,
+    v1_entry: MockConfigEntry,
+    fast_retries: object,
+) -> None:
+    assert await hass.config_entries.async_setup(v1_entry.entry_id)
+    await hass.async_block_till_done()
+    bridge.replace_body('"sensors"', count=1, path="/api/")
+    bridge.replace_body("[]", count=1, path="/api/")
+    bridge.set_value(0, "temperature", 23.0)
+    await poll(hass)
+    assert hass.states.get(TEMPERATURE).state == "23.0"
+    reasons = [(e["reason"], e["outcome"]) for e in retry_events(v1_entry)]
+    assert reasons == [
+        ("malformed response", "retrying"),
+        ("malformed response", "retrying"),
+        ("malformed response", "recovered"),
+    ]
+    assert await hass.config_entries.async_unload(v1_entry.entry_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -189,4 +190,85 @@ async def test_no_app_key_in_logs_diagnostics_or_events(
     assert app_key not in json.dumps(retry_events(v2_entry))
     assert measurements["total_requests"] >= 8
     assert measurements["last_cycle"]["kind"] in {"setup", "poll", "resync"}
+    assert await hass.config_entries.async_unload(v2_entry.entry_id)
+
+
+async def test_stream_refused_falls_back_to_polling_then_restarts(
+    hass: HomeAssistant,
+    bridge: HueBridgeSimulator,
+    v2_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await set_up(hass, bridge, v2_entry)
+    coordinator = v2_entry.runtime_data.coordinator
+    bridge.fail(404, count=1, path="/eventstream")  # as a bridge without CLIP v2 would
+    bridge.drop_streams()
+    bridge.set_value(0, "temperature", 26.0)
+    # aiohue's reader gets the 404 on reconnecting and ends: one poll runs at once,
+    # then the stream is started again.
+    await wait_for(hass, lambda: state(hass, TEMPERATURE) == "26.0", within=10)
+    await wait_for(
+        hass, lambda: bridge.events.open_streams == 1 and not coordinator.polling
+    )
+    assert "The Hue event stream stopped (InvalidAPIVersion)" in caplog.text
+    bridge.set_value(1, "temperature", 16.0)
+    await wait_for(
+        hass, lambda: state(hass, "sensor.motion_sensor_2_temperature") == "16.0"
+    )
+    assert await hass.config_entries.async_unload(v2_entry.entry_id)
+
+
+async def test_revoked_key_on_stream_stops_reconnecting(
+    hass: HomeAssistant,
+    bridge: HueBridgeSimulator,
+    app_key: str,
+    v2_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await set_up(hass, bridge, v2_entry)
+    bridge.revoke_app_key(app_key)
+    await wait_for(
+        hass,
+        lambda: "rejected the app key on the event stream" in caplog.text,
+        within=10,
+    )
+    await wait_for(hass, lambda: bool(hass.config_entries.flow.async_progress()))
+    connections = bridge.events.connections
+    streams = len([p for p in bridge.paths() if p.startswith("/eventstream")])
+    await asyncio.sleep(2.5)  # no reconnect storm: aiohue's reader has stopped
+    assert len([p for p in bridge.paths() if p.startswith("/eventstream")]) == streams
+    assert bridge.events.connections == connections
+    assert await hass.config_entries.async_unload(v2_entry.entry_id)
+
+
+async def test_sensor_removed_while_stream_down_is_dropped_on_poll(
+    hass: HomeAssistant,
+    bridge: HueBridgeSimulator,
+    v2_entry: MockConfigEntry,
+) -> None:
+    await set_up(hass, bridge, v2_entry)
+    coordinator = v2_entry.runtime_data.coordinator
+    await bridge.go_down()
+    await wait_for(hass, lambda: coordinator.polling)
+    bridge.home.sensors.pop(1)  # gone, and no stream to say so
+    await bridge.come_up()
+    await poll(hass, 30)
+    assert len(coordinator.data) == 1
+    assert state(hass, "sensor.motion_sensor_2_temperature") == STATE_UNAVAILABLE
+    assert state(hass, TEMPERATURE) == "19.0"
+    assert await hass.config_entries.async_unload(v2_entry.entry_id)
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_resource_list_of_the_wrong_shape_is_retried(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, v2_entry: MockConfigEntry
+) -> None:
+    bridge.replace_body(
+        '{"errors": [], "data": {"id": "x"}}', path="/clip/v2/resource/motion"
+    )
+    await set_up(hass, bridge, v2_entry)
+    assert ("clip/v2/resource/motion", "malformed response", "recovered") in [
+        (e["endpoint"], e["reason"], e["outcome"]) for e in retry_events(v2_entry)
+    ]
+    assert state(hass, "binary_sensor.motion_sensor_1_motion") == "off"
     assert await hass.config_entries.async_unload(v2_entry.entry_id)

@@ -35,11 +35,12 @@ class RequestRecord:
 class Fault:
     """A planned misbehaviour for the next `count` requests whose path starts with `path`."""
 
-    kind: str  # "status", "delay" or "malformed"
+    kind: str  # "status", "delay", "malformed" or "body"
     count: int
     path: str = "/"
     status: int = 503
     seconds: float = 0.0
+    body: str = ""
 
 
 class BridgeApi:
@@ -94,6 +95,8 @@ class BridgeApi:
             await asyncio.sleep(fault.seconds)
         if fault is not None and fault.kind == "status":
             response = web.Response(status=fault.status, text="")
+        elif fault is not None and fault.kind == "body":
+            response = web.Response(text=fault.body, content_type="application/json")
         else:
             response = await handler(request)
             if (

@@ -120,6 +120,10 @@ class HueBridgeSimulator:
         """Truncate the JSON body of the next `count` responses under `path`."""
         self.faults.append(Fault("malformed", count, path))
 
+    def replace_body(self, body: str, count: int = 1, path: str = "/") -> None:
+        """Answer the next `count` requests under `path` with `body` and status 200."""
+        self.faults.append(Fault("body", count, path, body=body))
+
     def drop_streams(self) -> None:
         """Close every open event stream (clients reconnect)."""
         self.events.close_all()

@@ -37,6 +37,6 @@ def classify_hue_error(err: BaseException) -> Failure:
         return shared
     if isinstance(err, AiohueException):
         return Failure(FailureKind.PERMANENT, "bridge error")
-    if isinstance(err, (KeyError, TypeError, ValueError)):
+    if isinstance(err, (LookupError, TypeError, ValueError, AttributeError)):
         return Failure(FailureKind.TRANSIENT, "malformed response")
     return Failure(FailureKind.PERMANENT, type(err).__name__)

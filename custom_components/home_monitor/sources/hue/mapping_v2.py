@@ -114,8 +114,12 @@ def build_devices(
     """Return a snapshot of every sensor device the bridge knows."""
     devices: dict[str, SourceDevice] = {}
     for device in bridge.devices:
-        if not (services := sensor_services(device)):
-            continue
+        if not (services := sensor_services(device)) or not any(
+            rid in bridge.controllers[rtype] or rid in malformed
+            for rtype, rid in services.items()
+            if rtype in SENSOR_SERVICES
+        ):
+            continue  # not a sensor, or its sensor services are gone (deleted)
         metrics: set[Metric] = set()
         values: dict[Metric, float | None] = {}
         unavailable: set[Metric] = set()

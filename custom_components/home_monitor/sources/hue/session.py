@@ -2,7 +2,8 @@
 
 aiohue retries a 503 or 429 up to 25 times with about 81 s of sleeps before it gives up.
 A middleware turns those statuses into an immediate error, so the shared retry policy
-(three attempts, bounded by the cycle) decides instead. The same session counts requests
+(three attempts, bounded by the cycle) decides instead; it also makes an event stream
+answered with an error status fail, as aiohue's reader expects. The same session counts requests
 and payload bytes, including the event stream's, for the measurements. Errors it raises
 carry a redacted URL and no headers, so an app key cannot leak through them.
 """
@@ -79,7 +80,11 @@ def _make_middleware(counter: TrafficCounter) -> Any:
         request: aiohttp.ClientRequest, handler: Any
     ) -> aiohttp.ClientResponse:
         response: aiohttp.ClientResponse = await handler(request)
-        if response.status in FAIL_FAST_STATUSES:
+        stream = response.url.path == EVENTSTREAM_PATH
+        # aiohue reads an event stream whatever its status; an error status must raise
+        # so that its reader backs off (5xx) or stops (403, 404) instead of reconnecting
+        # every 2 s.
+        if response.status in FAIL_FAST_STATUSES or (stream and response.status != 200):
             response.release()
             url = redact_url(response.url)
             info = aiohttp.RequestInfo(
@@ -88,7 +93,7 @@ def _make_middleware(counter: TrafficCounter) -> Any:
             raise aiohttp.ClientResponseError(
                 info, (), status=response.status, message=response.reason or ""
             )
-        if response.url.path == EVENTSTREAM_PATH and response.status == 200:
+        if stream:
             counter.track_stream(response.content)
         return response
 

@@ -25,6 +25,9 @@ RANGES: dict[Metric, tuple[float, float]] = {
 }
 
 
+MAX_LIGHT_LEVEL = 65535  # the bridge reports a 16-bit value
+
+
 class MalformedValueError(ValueError):
     """A value of the wrong type, not finite, or out of range."""
 
@@ -53,6 +56,8 @@ def flag(value: object) -> float:
 def lux(light_level: object) -> float:
     """Convert Hue's light level (10000 * log10(lux) + 1) to lux."""
     level = number(light_level)
+    if level > MAX_LIGHT_LEVEL:
+        raise MalformedValueError("out of range")
     if level <= 0:
         return 0.0
     return round(10 ** ((level - 1) / 10000), 2)
