@@ -149,9 +149,10 @@ async def _stream_hour() -> dict[str, float]:
     }
     await client.start_stream()
     await connected.wait()
-    start = _traffic(bridge)
+    start, requests = _traffic(bridge), bridge.request_count
     await _ticker(bridge, HOUR)
     result = {**setup, "stream_bytes_per_hour": _traffic(bridge) - start}
+    result["stream_requests"] = bridge.request_count - requests
     result["stream_events"] = len([c for c in changes if c == "temperature"])
     await client.close()
     await bridge.stop()
@@ -190,6 +191,7 @@ async def _measure() -> dict[str, Any]:
         "setup_bytes": stream["setup_bytes"],
         "setup_requests": stream["setup_requests"],
         "_events": stream["stream_events"],
+        "_stream_requests": stream["stream_requests"],
         "_reference_setup_bytes": await _reference_setup(),
     }
 
@@ -219,7 +221,8 @@ def _report(m: dict[str, Any]) -> str:
         ),
         (
             f"stream vs /sensors every 5 s: {stream_saved:.1%} fewer bytes (target >= 95%); "
-            f"{m['_events']} temperature events pushed"
+            f"{m['_events']} temperature events pushed, "
+            f"{m['_stream_requests']} requests (aiohue's keep-alive) in the hour"
         ),
         (
             f"set-up until entities have values: {m['setup_requests']} requests, "
