@@ -9,7 +9,9 @@ delays, malformed bodies, dropped streams, the bridge going down) and request/by
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+import contextlib
 import secrets
 from typing import Any
 
@@ -225,3 +227,25 @@ class HueBridgeSimulator:
 
 
 __all__ = ["Clock", "HomeSpec", "HueBridgeSimulator", "v2_time"]
+
+
+async def _serve_forever(spec: HomeSpec, seconds_per_tick: float = 5.0) -> None:
+    """Run a bridge whose clock follows real time, until interrupted."""
+    bridge = HueBridgeSimulator(spec)
+    bridge.temperature_period = 300
+    bridge.link_button = True  # the first pairing succeeds without a button press
+    await bridge.start()
+    print(f"Hue bridge {bridge.bridge_id} on {bridge.host}", flush=True)  # noqa: T201
+    try:
+        while True:
+            await asyncio.sleep(seconds_per_tick)
+            bridge.advance(seconds_per_tick)
+    finally:
+        await bridge.stop()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            _serve_forever(HomeSpec(lights=10, motion_sensors=3, scenes=8, rules=4))
+        )
