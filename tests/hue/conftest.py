@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable
 from datetime import timedelta
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -79,6 +80,34 @@ def v1_entry(
     entry = make_entry(bridge, app_key, 1)
     entry.add_to_hass(hass)
     return entry
+
+
+@pytest.fixture
+async def loaded_v1(
+    hass: HomeAssistant, v1_entry: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """Set up the v1 entry; unload it afterwards."""
+    assert await hass.config_entries.async_setup(v1_entry.entry_id)
+    await hass.async_block_till_done()
+    yield v1_entry
+    await unload(hass, v1_entry)
+
+
+@pytest.fixture
+async def loaded_v2(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, v2_entry: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """Set up the v2 entry and wait for its event stream; unload it afterwards."""
+    assert await hass.config_entries.async_setup(v2_entry.entry_id)
+    await wait_for(hass, lambda: bridge.events.open_streams == 1)
+    yield v2_entry
+    await unload(hass, v2_entry)
+
+
+async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload an entry if it is loaded (it stops its stream and session)."""
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def wait_for(

@@ -24,11 +24,9 @@ def rows(entry: MockConfigEntry, metric: Metric) -> list[float]:
 async def test_entities_and_next_poll(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v1_entry: MockConfigEntry,
+    loaded_v1: MockConfigEntry,
 ) -> None:
-    assert await hass.config_entries.async_setup(v1_entry.entry_id)
-    await hass.async_block_till_done()
-    assert v1_entry.state is ConfigEntryState.LOADED
+    assert loaded_v1.state is ConfigEntryState.LOADED
     assert hass.states.get(TEMPERATURE).state == "19.0"
     assert hass.states.get(TEMPERATURE).attributes["unit_of_measurement"] == "°C"
     illuminance = hass.states.get("sensor.motion_sensor_2_illuminance")
@@ -37,7 +35,7 @@ async def test_entities_and_next_poll(
     assert (
         hass.states.get("binary_sensor.motion_sensor_1_connectivity").state == STATE_ON
     )
-    devices = dr.async_entries_for_config_entry(dr.async_get(hass), v1_entry.entry_id)
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), loaded_v1.entry_id)
     by_name = {device.name: device for device in devices}
     sensor = by_name["Motion sensor 1"]
     assert (
@@ -52,47 +50,41 @@ async def test_entities_and_next_poll(
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == "21.5"
     assert hass.states.get("binary_sensor.motion_sensor_1_motion").state == STATE_ON
-    assert rows(v1_entry, Metric.TEMPERATURE) == [19.0, 19.5, 21.5]
+    assert rows(loaded_v1, Metric.TEMPERATURE) == [19.0, 19.5, 21.5]
 
     await poll(hass)  # nothing changed: nothing new stored
-    coordinator = v1_entry.runtime_data.coordinator
-    assert coordinator.readings_mirrored == len(v1_entry.runtime_data.store.readings)
+    coordinator = loaded_v1.runtime_data.coordinator
+    assert coordinator.readings_mirrored == len(loaded_v1.runtime_data.store.readings)
     gets = set(bridge.paths("GET"))
     assert gets == {"/api/<key>/sensors"}
-    assert await hass.config_entries.async_unload(v1_entry.entry_id)
 
 
 async def test_503_burst_is_retried_inside_the_cycle(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v1_entry: MockConfigEntry,
+    loaded_v1: MockConfigEntry,
     fast_retries: object,
 ) -> None:
-    assert await hass.config_entries.async_setup(v1_entry.entry_id)
-    await hass.async_block_till_done()
     bridge.fail(503, count=2, path="/api/")
     bridge.set_value(1, "temperature", 18.25)
     await poll(hass)
     assert hass.states.get("sensor.motion_sensor_2_temperature").state == "18.25"
-    events = retry_events(v1_entry)
+    events = retry_events(loaded_v1)
     assert [(e["reason"], e["outcome"]) for e in events] == [
         ("HTTP 503", "retrying"),
         ("HTTP 503", "retrying"),
         ("HTTP 503", "recovered"),
     ]
     assert all(e["endpoint"] == "sensors" for e in events)
-    assert await hass.config_entries.async_unload(v1_entry.entry_id)
 
 
 async def test_faults_make_entities_unavailable_then_recover(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v1_entry: MockConfigEntry,
+    loaded_v1: MockConfigEntry,
     fast_retries: object,
 ) -> None:
-    assert await hass.config_entries.async_setup(v1_entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator = v1_entry.runtime_data.coordinator
+    coordinator = loaded_v1.runtime_data.coordinator
 
     bridge.fail(429, count=3, path="/api/")  # three attempts, all rate limited
     await poll(hass)
@@ -110,25 +102,22 @@ async def test_faults_make_entities_unavailable_then_recover(
     await bridge.come_up()
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == "20.0"
-    reasons = {e["reason"] for e in retry_events(v1_entry)}
+    reasons = {e["reason"] for e in retry_events(loaded_v1)}
     assert {"HTTP 429", "connection refused"} <= reasons
 
     bridge.malformed(count=1, path="/api/")  # truncated JSON, then a good answer
     bridge.set_value(0, "temperature", 20.5)
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == "20.5"
-    assert "malformed response" in {e["reason"] for e in retry_events(v1_entry)}
-    assert coordinator.readings_mirrored == len(v1_entry.runtime_data.store.readings)
-    assert await hass.config_entries.async_unload(v1_entry.entry_id)
+    assert "malformed response" in {e["reason"] for e in retry_events(loaded_v1)}
+    assert coordinator.readings_mirrored == len(loaded_v1.runtime_data.store.readings)
 
 
 async def test_wrong_types_and_missing_fields_affect_one_entity(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v1_entry: MockConfigEntry,
+    loaded_v1: MockConfigEntry,
 ) -> None:
-    assert await hass.config_entries.async_setup(v1_entry.entry_id)
-    await hass.async_block_till_done()
     bridge.corrupt_value(0, "temperature", "warm")
     bridge.omit_field(0, "light_level")
     bridge.corrupt_value(1, "battery", float("nan"))
@@ -142,43 +131,36 @@ async def test_wrong_types_and_missing_fields_affect_one_entity(
     bridge.set_value(0, "temperature", 22.0)
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == "22.0"
-    assert await hass.config_entries.async_unload(v1_entry.entry_id)
 
 
 async def test_revoked_key_starts_reauth(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
     app_key: str,
-    v1_entry: MockConfigEntry,
+    loaded_v1: MockConfigEntry,
 ) -> None:
-    assert await hass.config_entries.async_setup(v1_entry.entry_id)
-    await hass.async_block_till_done()
     bridge.revoke_app_key(app_key)
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == STATE_UNAVAILABLE
     flows = hass.config_entries.flow.async_progress()
     assert [f["context"]["source"] for f in flows] == ["reauth"]
-    assert retry_events(v1_entry)[-1]["outcome"] == "auth"
-    assert await hass.config_entries.async_unload(v1_entry.entry_id)
+    assert retry_events(loaded_v1)[-1]["outcome"] == "auth"
 
 
 async def test_answers_of_the_wrong_shape_are_retried(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v1_entry: MockConfigEntry,
+    loaded_v1: MockConfigEntry,
     fast_retries: object,
 ) -> None:
-    assert await hass.config_entries.async_setup(v1_entry.entry_id)
-    await hass.async_block_till_done()
     bridge.replace_body('"sensors"', count=1, path="/api/")
     bridge.replace_body("[]", count=1, path="/api/")
     bridge.set_value(0, "temperature", 23.0)
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == "23.0"
-    reasons = [(e["reason"], e["outcome"]) for e in retry_events(v1_entry)]
+    reasons = [(e["reason"], e["outcome"]) for e in retry_events(loaded_v1)]
     assert reasons == [
         ("malformed response", "retrying"),
         ("malformed response", "retrying"),
         ("malformed response", "recovered"),
     ]
-    assert await hass.config_entries.async_unload(v1_entry.entry_id)

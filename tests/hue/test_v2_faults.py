@@ -54,10 +54,9 @@ async def test_set_up_retries_a_busy_bridge(
 
 
 async def test_dropped_stream_reconnects_and_resyncs(
-    hass: HomeAssistant, bridge: HueBridgeSimulator, v2_entry: MockConfigEntry
+    hass: HomeAssistant, bridge: HueBridgeSimulator, loaded_v2: MockConfigEntry
 ) -> None:
-    await set_up(hass, bridge, v2_entry)
-    coordinator = v2_entry.runtime_data.coordinator
+    coordinator = loaded_v2.runtime_data.coordinator
     bridge.drop_streams()
     await wait_for(hass, lambda: coordinator.polling)
     bridge.set_value(0, "temperature", 24.0)  # missed while the stream is down
@@ -65,22 +64,20 @@ async def test_dropped_stream_reconnects_and_resyncs(
     await wait_for(hass, lambda: state(hass, TEMPERATURE) == "24.0", within=10)
     assert not coordinator.polling
     assert coordinator.update_interval is None
-    outcomes = [(e["endpoint"], e["outcome"]) for e in retry_events(v2_entry)]
+    outcomes = [(e["endpoint"], e["outcome"]) for e in retry_events(loaded_v2)]
     assert outcomes == [
         ("eventstream/clip/v2", "retrying"),
         ("eventstream/clip/v2", "recovered"),
     ]
-    assert await hass.config_entries.async_unload(v2_entry.entry_id)
 
 
 async def test_bridge_down_polls_until_back(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v2_entry: MockConfigEntry,
+    loaded_v2: MockConfigEntry,
     fast_retries: object,
 ) -> None:
-    await set_up(hass, bridge, v2_entry)
-    coordinator = v2_entry.runtime_data.coordinator
+    coordinator = loaded_v2.runtime_data.coordinator
     await bridge.go_down()
     await wait_for(hass, lambda: coordinator.polling)
     for _ in range(3):
@@ -91,7 +88,7 @@ async def test_bridge_down_polls_until_back(
     bridge.set_value(0, "temperature", 17.5)
     await poll(hass, 30)
     assert state(hass, TEMPERATURE) == "17.5"
-    store = v2_entry.runtime_data.store
+    store = loaded_v2.runtime_data.store
     assert coordinator.readings_mirrored == len(store.readings)  # nothing twice
     first = bridge.sensor(0).ids["device"]
     assert sorted(
@@ -99,16 +96,14 @@ async def test_bridge_down_polls_until_back(
         for r in store.readings.values()
         if r.metric is Metric.TEMPERATURE and r.device_key.endswith(first)
     ) == [17.5, 19.0]
-    assert await hass.config_entries.async_unload(v2_entry.entry_id)
 
 
 async def test_malformed_events_are_ignored(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v2_entry: MockConfigEntry,
+    loaded_v2: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await set_up(hass, bridge, v2_entry)
     bridge.events.push_raw("data: [{not json\n\n")
     bridge.events.push_raw('data: [{"type": "update", "id": "x"}]\n\n')  # no data list
     bridge.events.publish(
@@ -124,7 +119,6 @@ async def test_malformed_events_are_ignored(
     assert "Ignoring a malformed temperature resource" in caplog.text
     bridge.set_value(0, "temperature", 21.0)
     await wait_for(hass, lambda: state(hass, TEMPERATURE) == "21.0")
-    assert await hass.config_entries.async_unload(v2_entry.entry_id)
 
 
 async def test_invalid_and_missing_values_are_unknown(
@@ -144,9 +138,8 @@ async def test_invalid_and_missing_values_are_unknown(
 
 
 async def test_new_sensor_appears_and_removed_one_can_be_deleted(
-    hass: HomeAssistant, bridge: HueBridgeSimulator, v2_entry: MockConfigEntry
+    hass: HomeAssistant, bridge: HueBridgeSimulator, loaded_v2: MockConfigEntry
 ) -> None:
-    await set_up(hass, bridge, v2_entry)
     bridge.add_sensor("Hallway")
     await wait_for(hass, lambda: state(hass, "sensor.hallway_temperature") is not None)
     assert state(hass, "binary_sensor.hallway_motion") == "off"
@@ -157,13 +150,12 @@ async def test_new_sensor_appears_and_removed_one_can_be_deleted(
     registry = dr.async_get(hass)
     device = next(
         d
-        for d in dr.async_entries_for_config_entry(registry, v2_entry.entry_id)
+        for d in dr.async_entries_for_config_entry(registry, loaded_v2.entry_id)
         if d.name == removed.name
     )
     integration = hass.data["integrations"]["home_monitor"]
     module = integration.get_component()
-    assert await module.async_remove_config_entry_device(hass, v2_entry, device)
-    assert await hass.config_entries.async_unload(v2_entry.entry_id)
+    assert await module.async_remove_config_entry_device(hass, loaded_v2, device)
 
 
 @pytest.mark.usefixtures("fast_retries")
@@ -196,11 +188,10 @@ async def test_no_app_key_in_logs_diagnostics_or_events(
 async def test_stream_refused_falls_back_to_polling_then_restarts(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v2_entry: MockConfigEntry,
+    loaded_v2: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await set_up(hass, bridge, v2_entry)
-    coordinator = v2_entry.runtime_data.coordinator
+    coordinator = loaded_v2.runtime_data.coordinator
     bridge.fail(404, count=1, path="/eventstream")  # as a bridge without CLIP v2 would
     bridge.drop_streams()
     bridge.set_value(0, "temperature", 26.0)
@@ -215,17 +206,15 @@ async def test_stream_refused_falls_back_to_polling_then_restarts(
     await wait_for(
         hass, lambda: state(hass, "sensor.motion_sensor_2_temperature") == "16.0"
     )
-    assert await hass.config_entries.async_unload(v2_entry.entry_id)
 
 
 async def test_revoked_key_on_stream_stops_reconnecting(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
     app_key: str,
-    v2_entry: MockConfigEntry,
+    loaded_v2: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await set_up(hass, bridge, v2_entry)
     bridge.revoke_app_key(app_key)
     await wait_for(
         hass,
@@ -238,16 +227,14 @@ async def test_revoked_key_on_stream_stops_reconnecting(
     await asyncio.sleep(2.5)  # no reconnect storm: aiohue's reader has stopped
     assert len([p for p in bridge.paths() if p.startswith("/eventstream")]) == streams
     assert bridge.events.connections == connections
-    assert await hass.config_entries.async_unload(v2_entry.entry_id)
 
 
 async def test_sensor_removed_while_stream_down_is_dropped_on_poll(
     hass: HomeAssistant,
     bridge: HueBridgeSimulator,
-    v2_entry: MockConfigEntry,
+    loaded_v2: MockConfigEntry,
 ) -> None:
-    await set_up(hass, bridge, v2_entry)
-    coordinator = v2_entry.runtime_data.coordinator
+    coordinator = loaded_v2.runtime_data.coordinator
     await bridge.go_down()
     await wait_for(hass, lambda: coordinator.polling)
     bridge.home.sensors.pop(1)  # gone, and no stream to say so
@@ -256,7 +243,6 @@ async def test_sensor_removed_while_stream_down_is_dropped_on_poll(
     assert len(coordinator.data) == 1
     assert state(hass, "sensor.motion_sensor_2_temperature") == STATE_UNAVAILABLE
     assert state(hass, TEMPERATURE) == "19.0"
-    assert await hass.config_entries.async_unload(v2_entry.entry_id)
 
 
 @pytest.mark.usefixtures("fast_retries")

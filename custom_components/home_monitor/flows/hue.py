@@ -59,6 +59,18 @@ class HueFlowMixin(ConfigFlow):
             self.hass, self._async_current_ids(include_ignore=False)
         )
 
+    async def _hue_find(
+        self, user_input: dict[str, Any] | None, errors: dict[str, str]
+    ) -> FoundBridge | None:
+        """Ask the host the user entered for its bridge id; note an error if none."""
+        if user_input is None:
+            return None
+        try:
+            return await async_find_bridge(self.hass, user_input[CONF_HOST].strip())
+        except CannotConnectError:
+            errors["base"] = "cannot_connect"
+            return None
+
     async def async_step_hue(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -74,20 +86,11 @@ class HueFlowMixin(ConfigFlow):
     ) -> ConfigFlowResult:
         """Ask for the bridge's host name or IP address."""
         errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                bridge = await async_find_bridge(
-                    self.hass, user_input[CONF_HOST].strip()
-                )
-            except CannotConnectError:
-                errors["base"] = "cannot_connect"
-            else:
-                await self.async_set_unique_id(
-                    bridge.bridge_id, raise_on_progress=False
-                )
-                self._abort_if_unique_id_configured(updates={CONF_HOST: bridge.host})
-                self._hue_bridge = bridge
-                return await self.async_step_hue_link()
+        if (bridge := await self._hue_find(user_input, errors)) is not None:
+            await self.async_set_unique_id(bridge.bridge_id, raise_on_progress=False)
+            self._abort_if_unique_id_configured(updates={CONF_HOST: bridge.host})
+            self._hue_bridge = bridge
+            return await self.async_step_hue_link()
         return self.async_show_form(
             step_id="hue_manual",
             data_schema=vol.Schema({vol.Required(CONF_HOST): str}),
@@ -231,23 +234,16 @@ class HueFlowMixin(ConfigFlow):
         """Move the entry to the bridge's new host."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
-        if user_input is not None:
-            try:
-                bridge = await async_find_bridge(
-                    self.hass, user_input[CONF_HOST].strip()
-                )
-            except CannotConnectError:
-                errors["base"] = "cannot_connect"
-            else:
-                await self.async_set_unique_id(bridge.bridge_id)
-                self._abort_if_unique_id_mismatch(reason="wrong_bridge")
-                return self.async_update_reload_and_abort(
-                    entry,
-                    data_updates={
-                        CONF_HOST: bridge.host,
-                        CONF_API_VERSION: bridge.api_version,
-                    },
-                )
+        if (bridge := await self._hue_find(user_input, errors)) is not None:
+            await self.async_set_unique_id(bridge.bridge_id)
+            self._abort_if_unique_id_mismatch(reason="wrong_bridge")
+            return self.async_update_reload_and_abort(
+                entry,
+                data_updates={
+                    CONF_HOST: bridge.host,
+                    CONF_API_VERSION: bridge.api_version,
+                },
+            )
         return self.async_show_form(
             step_id="hue_reconfigure",
             data_schema=vol.Schema(
