@@ -155,6 +155,7 @@ async def _stream_hour() -> dict[str, float]:
     result["stream_requests"] = bridge.request_count - requests
     result["stream_events"] = len([c for c in changes if c == "temperature"])
     await client.close()
+    await session.close()
     await bridge.stop()
     return result
 

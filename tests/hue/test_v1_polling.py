@@ -120,7 +120,7 @@ async def test_wrong_types_and_missing_fields_affect_one_entity(
 ) -> None:
     bridge.corrupt_value(0, "temperature", "warm")
     bridge.omit_field(0, "light_level")
-    bridge.corrupt_value(1, "battery", float("nan"))
+    bridge.corrupt_value(1, "battery", 250)  # out of range
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.motion_sensor_1_illuminance").state == STATE_UNKNOWN

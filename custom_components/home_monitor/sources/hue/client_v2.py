@@ -123,5 +123,5 @@ class HueV2Client:
         self._on_connection(event_type)
 
     async def close(self) -> None:
-        """Stop the stream and close the session."""
-        await self.bridge.close()
+        """Stop the stream (the session belongs to the caller)."""
+        await self.bridge.events.stop()

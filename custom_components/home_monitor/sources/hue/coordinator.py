@@ -15,6 +15,7 @@ from typing import Any, override
 
 from homeassistant.const import CONF_API_KEY, CONF_HOST, EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.util import dt as dt_util
 
 from ...const import LOGGER, SOURCE_HUE
@@ -39,7 +40,7 @@ from .measurements import Measurements
 from .push import HuePushCoordinator
 from .readings import NewReadings
 from .retrying import cycle_error, deadline_in, retry_call
-from .session import TrafficCounter, create_session
+from .session import TrafficCounter, session_options
 from .values import device_key
 
 
@@ -67,7 +68,11 @@ class HueCoordinator(HuePushCoordinator):
             self._hub_key, SOURCE_HUE, entry.title, "Hue Bridge", MANUFACTURER
         )
         self.counter = TrafficCounter()
-        self.session = create_session(self.counter)
+        # Bridges use a certificate from an on-bridge authority; Home Assistant closes
+        # the session when the entry unloads.
+        self.session = async_create_clientsession(
+            hass, verify_ssl=False, **session_options(self.counter)
+        )
         self.measurements = Measurements(
             self.counter, lambda: dt_util.utcnow().strftime("%Y-%m-%dT%H:00Z")
         )
@@ -197,7 +202,6 @@ class HueCoordinator(HuePushCoordinator):
         self.cancel_timers()
         if self._v2 is not None:
             await self._v2.close()
-        await self.session.close()
         await super().async_shutdown()
 
     @override

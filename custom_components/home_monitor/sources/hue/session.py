@@ -100,15 +100,21 @@ def _make_middleware(counter: TrafficCounter) -> Any:
     return middleware
 
 
-def create_session(counter: TrafficCounter) -> aiohttp.ClientSession:
-    """Return a session for one bridge.
+def session_options(counter: TrafficCounter) -> dict[str, Any]:
+    """Return the ClientSession options that count into `counter` and fail fast."""
+    return {
+        "middlewares": (_make_middleware(counter),),
+        "trace_configs": [_make_trace(counter)],
+    }
 
-    At most 3 connections (the bridge refuses more), no retry loop on 503/429, every
-    request and byte counted into `counter`.
+
+def create_session(counter: TrafficCounter) -> aiohttp.ClientSession:
+    """Return a stand-alone session (the integration uses Home Assistant's helper).
+
+    At most 3 connections: the bridge refuses more.
     """
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit_per_host=3),
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=REQUEST_TIMEOUT),
-        middlewares=(_make_middleware(counter),),
-        trace_configs=[_make_trace(counter)],
+        **session_options(counter),
     )
