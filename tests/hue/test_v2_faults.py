@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -257,4 +258,18 @@ async def test_resource_list_of_the_wrong_shape_is_retried(
         (e["endpoint"], e["reason"], e["outcome"]) for e in retry_events(v2_entry)
     ]
     assert state(hass, "binary_sensor.motion_sensor_1_motion") == "off"
+    assert await hass.config_entries.async_unload(v2_entry.entry_id)
+
+
+@pytest.mark.usefixtures("fast_retries")
+async def test_bridge_unreachable_at_start_is_retried_by_home_assistant(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, v2_entry: MockConfigEntry
+) -> None:
+    await bridge.go_down()
+    assert not await hass.config_entries.async_setup(v2_entry.entry_id)
+    assert v2_entry.state is ConfigEntryState.SETUP_RETRY
+    await bridge.come_up()
+    assert await hass.config_entries.async_reload(v2_entry.entry_id)
+    await wait_for(hass, lambda: bridge.events.open_streams == 1)
+    assert state(hass, TEMPERATURE) == "19.0"
     assert await hass.config_entries.async_unload(v2_entry.entry_id)
