@@ -111,13 +111,14 @@ async def test_malformed_events_are_ignored(
         "update", [{"temperature": {"temperature": 1.0}}]
     )  # no id/type
     bridge.corrupt_value(0, "temperature", "warm")  # wrong type
+    bridge.corrupt_value(0, "temperature", [21])  # again: logged once
     bridge.set_value(1, "motion", True)  # a good event after the bad ones
     await wait_for(
         hass, lambda: state(hass, "binary_sensor.motion_sensor_2_motion") == "on"
     )
     assert state(hass, TEMPERATURE) == STATE_UNAVAILABLE
     assert state(hass, "sensor.motion_sensor_1_illuminance") != STATE_UNAVAILABLE
-    assert "Ignoring a malformed temperature resource" in caplog.text
+    assert caplog.text.count("Ignoring a malformed temperature resource") == 1
     bridge.set_value(0, "temperature", 21.0)
     await wait_for(hass, lambda: state(hass, TEMPERATURE) == "21.0")
 

@@ -97,6 +97,7 @@ class CheckedBridgeV2(HueBridgeV2):  # type: ignore[misc]
         self._websession = session
         self._events = CheckedEventStream(self, on_malformed, on_ended)
         self._on_malformed = on_malformed
+        self._warned: set[str] = set()
         self.controllers: dict[str, Any] = {
             "device": self.devices,
             "geofence_client": self.sensors.geofence_client,
@@ -128,9 +129,11 @@ class CheckedBridgeV2(HueBridgeV2):  # type: ignore[misc]
             elif (current := controller.get(data["id"])) is not None:
                 update_dataclass(copy.deepcopy(current), data)
         except KeyError, TypeError, ValueError, AttributeError:
-            LOGGER.warning(
-                "Ignoring a malformed %s resource from the Hue bridge", rtype
-            )
+            # Once per resource at warning level: a sensor that keeps sending bad
+            # values must not flood the log.
+            log = LOGGER.debug if data["id"] in self._warned else LOGGER.warning
+            self._warned.add(data["id"])
+            log("Ignoring a malformed %s resource from the Hue bridge", rtype)
             self._on_malformed(rtype, data["id"])
             return False
         return True
