@@ -45,6 +45,10 @@ async def test_set_up_reads_sensor_types_only(
     battery = hass.states.get("sensor.motion_sensor_2_battery")
     assert battery is not None
     assert float(battery.state) == 100
+    assert battery.attributes["unit_of_measurement"] == "%"
+    assert battery.attributes["device_class"] == "battery"
+    assert temperature.attributes["device_class"] == "temperature"
+    assert illuminance.attributes["device_class"] == "illuminance"
     assert (
         registry.async_get("sensor.motion_sensor_2_battery").entity_category
         == "diagnostic"
