@@ -18,7 +18,7 @@ from custom_components.home_monitor.sources.hue.const import (
 )
 from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
 
-from .conftest import make_entry, wait_for
+from .fixtures import make_entry, wait_for
 
 
 def zeroconf_info(bridge: HueBridgeSimulator) -> ZeroconfServiceInfo:

@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
 
-from .conftest import poll, retry_events
+from .fixtures import poll, retry_events
 
 TEMPERATURE = "sensor.motion_sensor_1_temperature"
 

@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
 
-from .conftest import wait_for
+from .fixtures import wait_for
 
 
 async def test_set_up_reads_sensor_types_only(

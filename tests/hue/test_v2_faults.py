@@ -19,7 +19,7 @@ from custom_components.home_monitor.diagnostics import (
 from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
 
-from .conftest import poll, retry_events, wait_for
+from .fixtures import poll, retry_events, wait_for
 
 TEMPERATURE = "sensor.motion_sensor_1_temperature"
 
