@@ -152,7 +152,7 @@ async def test_unreachable_amazon_shows_cannot_connect(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], login(simulator)
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "amazon_cannot_connect"}
 
 
 @pytest.mark.parametrize("new_email", [False, True], ids=["same_email", "new_email"])

@@ -66,4 +66,4 @@ async def test_closed_port_is_cannot_connect(
     await simulator.close()
     with pytest.raises(AmazonLoginError) as caught:
         await sign_in(simulator, tmp_path)
-    assert caught.value.reason == "cannot_connect"
+    assert caught.value.reason == "amazon_cannot_connect"

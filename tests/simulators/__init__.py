@@ -1,1 +1,1 @@
-"""Simulated devices and cloud services, served on 127.0.0.1 for tests and development."""
+"""Simulated devices and cloud endpoints for tests, benchmarks and script/develop."""

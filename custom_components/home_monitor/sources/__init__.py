@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Final
 
 from homeassistant.core import HomeAssistant
 
-from ..const import SOURCE_AMAZON
-from .amazon import async_create_coordinator as async_create_amazon_coordinator
+from ..const import SOURCE_AMAZON, SOURCE_HUE
+from . import amazon, hue
 
 if TYPE_CHECKING:
     from ..coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator
@@ -20,5 +20,6 @@ type SourceFactory = Callable[
 ]
 
 SOURCE_FACTORIES: Final[dict[str, SourceFactory]] = {
-    SOURCE_AMAZON: async_create_amazon_coordinator,
+    SOURCE_HUE: hue.async_create_coordinator,
+    SOURCE_AMAZON: amazon.async_create_coordinator,
 }

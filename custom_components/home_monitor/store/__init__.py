@@ -25,7 +25,7 @@ class StoreStatus:
     """A snapshot of the store's state."""
 
     path: str
-    is_open: bool
+    open: bool
     queued: int
 
 

@@ -61,7 +61,7 @@ class AmazonSignIn:
             LOGGER.debug("Amazon did not accept the sign-in: %s", type(err).__name__)
             raise AmazonLoginError("invalid_auth") from None
         except CannotConnect, ClientError, TimeoutError:
-            raise AmazonLoginError("cannot_connect") from None
+            raise AmazonLoginError("amazon_cannot_connect") from None
         except LibraryError as err:
             LOGGER.warning("Amazon sign-in failed: %s", type(err).__name__)
             raise AmazonLoginError("cannot_retrieve_data") from None
