@@ -5,6 +5,7 @@ from typing import Final
 
 from homeassistant.const import PERCENTAGE, UnitOfTemperature
 
+from ...const import MICROGRAMS_PER_CUBIC_METER, PARTS_PER_MILLION
 from ...models import Metric
 
 # Entry data.
@@ -73,11 +74,6 @@ LABEL_METRICS: Final[dict[str, Metric]] = {
 MONITOR_METRICS: Final = frozenset(
     {*INSTANCE_METRICS.values(), Metric.TEMPERATURE, Metric.CONNECTIVITY}
 )
-
-# Home Assistant's spelling of these units (its constants for them were renamed
-# between the releases this integration supports).
-MICROGRAMS_PER_CUBIC_METER: Final = "μg/m³"
-PARTS_PER_MILLION: Final = "ppm"
 
 UNITS: Final[dict[Metric, str | None]] = {
     Metric.TEMPERATURE: UnitOfTemperature.CELSIUS,
