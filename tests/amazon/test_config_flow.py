@@ -249,7 +249,7 @@ async def test_poll_interval_option_warns_below_120_seconds(
         result["flow_id"], {CONF_POLL_INTERVAL: 60, "history": history}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "poll_interval_too_short"}
+    assert result["errors"] == {"base": "amazon_poll_interval_short"}
     # Submitting the same value again keeps it.
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_POLL_INTERVAL: 60, "history": history}

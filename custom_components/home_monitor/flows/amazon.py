@@ -186,5 +186,5 @@ def options_schema(options: Mapping[str, Any]) -> vol.Schema:
 def options_warning(options: Mapping[str, Any]) -> str | None:
     """Warn about polling faster than Amazon tolerates from unofficial clients."""
     if options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL) < SAFE_POLL_INTERVAL:
-        return "poll_interval_too_short"
+        return "amazon_poll_interval_short"
     return None
