@@ -16,9 +16,6 @@ from typing import Any
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -39,6 +36,7 @@ from ..sources.amazon.errors import AmazonLoginError
 from ..sources.amazon.login import AmazonSignIn
 from ..sources.amazon.transport import async_create_http
 from ..validation import vol
+from .poll_interval import poll_interval_schema
 
 EMAIL = TextSelector(
     TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
@@ -165,21 +163,11 @@ class AmazonFlowMixin(ConfigFlow):
 
 def options_schema(options: Mapping[str, Any]) -> vol.Schema:
     """Return the Amazon options: how often to read the monitors."""
-    return vol.Schema(
-        {
-            vol.Required(
-                CONF_POLL_INTERVAL,
-                default=options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
-            ): NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_POLL_INTERVAL,
-                    max=MAX_POLL_INTERVAL,
-                    step=1,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement="s",
-                )
-            )
-        }
+    return poll_interval_schema(
+        options,
+        default=DEFAULT_POLL_INTERVAL,
+        minimum=MIN_POLL_INTERVAL,
+        maximum=MAX_POLL_INTERVAL,
     )
 
 
