@@ -13,18 +13,11 @@ import asyncio
 from collections.abc import Callable, Iterable
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cache
-from pathlib import Path
 import socket
 import ssl
-import tempfile
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from .tls import server_context
 
 TLS_HANDSHAKE = 0x16
 FIRST_BYTE_TIMEOUT = 10.0
@@ -44,47 +37,9 @@ class ByteCounters:
         self.bytes_in = self.bytes_out = self.connections = self.tls_connections = 0
 
 
-@cache
-def _certificate_pem(common_name: str) -> tuple[bytes, bytes]:
-    """Return a self-signed certificate and key (PEM), like a bridge's own CA-less cert."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Philips Hue"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        cert.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
-
-
 def server_ssl_context(common_name: str) -> ssl.SSLContext:
-    """Build a server TLS context with a self-signed certificate."""
-    cert, key = _certificate_pem(common_name)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    with tempfile.TemporaryDirectory() as folder:
-        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
-        cert_file.write_bytes(cert)
-        key_file.write_bytes(key)
-        context.load_cert_chain(cert_file, key_file)
-    return context
+    """Build a server TLS context with a self-signed certificate, like a bridge's own."""
+    return server_context(common_name, "Philips Hue")
 
 
 class _CountingTransport:

@@ -15,11 +15,6 @@ from typing import Any
 from aiohue.util import normalize_bridge_id
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY, CONF_HOST
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from ..const import CONF_SOURCE, SOURCE_HUE
@@ -42,6 +37,7 @@ from ..sources.hue.pairing import (
     reusable_bridges,
 )
 from ..validation import vol
+from .poll_interval import poll_interval_schema
 
 CONF_BRIDGE = "bridge"
 DEFAULT_PORTS = (None, 80, 443)
@@ -255,21 +251,11 @@ class HueFlowMixin(ConfigFlow):
 
 def options_schema(options: Mapping[str, Any]) -> vol.Schema:
     """Return the Hue options: how often to poll (v1, or v2 while its stream is down)."""
-    return vol.Schema(
-        {
-            vol.Required(
-                CONF_POLL_INTERVAL,
-                default=options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
-            ): NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_POLL_INTERVAL,
-                    max=MAX_POLL_INTERVAL,
-                    step=1,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement="s",
-                )
-            )
-        }
+    return poll_interval_schema(
+        options,
+        default=DEFAULT_POLL_INTERVAL,
+        minimum=MIN_POLL_INTERVAL,
+        maximum=MAX_POLL_INTERVAL,
     )
 
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Final
 
 from homeassistant.core import HomeAssistant
 
-from ..const import SOURCE_HUE
-from . import hue
+from ..const import SOURCE_AMAZON, SOURCE_HUE
+from . import amazon, hue
 
 if TYPE_CHECKING:
     from ..coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator
@@ -21,4 +21,5 @@ type SourceFactory = Callable[
 
 SOURCE_FACTORIES: Final[dict[str, SourceFactory]] = {
     SOURCE_HUE: hue.async_create_coordinator,
+    SOURCE_AMAZON: amazon.async_create_coordinator,
 }
