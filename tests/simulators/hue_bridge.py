@@ -9,6 +9,7 @@ delays, malformed bodies, dropped streams, the bridge going down) and request/by
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from collections import deque
 import contextlib
@@ -71,14 +72,14 @@ class HueBridgeSimulator:
         assert self._listener is not None
         return self._listener.counters
 
-    async def start(self) -> None:
-        """Listen on an ephemeral 127.0.0.1 port."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 (port 0: an ephemeral one)."""
         await self._runner.setup()
         assert self._runner.server is not None
         self._listener = DualListener(
             self._runner.server, server_ssl_context(self.home.bridge_id)
         )
-        await self._listener.start()
+        await self._listener.start(port)
 
     async def stop(self) -> None:
         """Close streams and connections and stop listening."""
@@ -229,12 +230,14 @@ class HueBridgeSimulator:
 __all__ = ["Clock", "HomeSpec", "HueBridgeSimulator", "v2_time"]
 
 
-async def _serve_forever(spec: HomeSpec, seconds_per_tick: float = 5.0) -> None:
+async def _serve_forever(
+    spec: HomeSpec, port: int, seconds_per_tick: float = 5.0
+) -> None:
     """Run a bridge whose clock follows real time, until interrupted."""
     bridge = HueBridgeSimulator(spec)
     bridge.temperature_period = 300
     bridge.link_button = True  # the first pairing succeeds without a button press
-    await bridge.start()
+    await bridge.start(port)
     print(f"Hue bridge {bridge.bridge_id} on {bridge.host}", flush=True)  # noqa: T201
     try:
         while True:
@@ -245,7 +248,10 @@ async def _serve_forever(spec: HomeSpec, seconds_per_tick: float = 5.0) -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Simulated Hue bridge on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--motion-sensors", type=int, default=3)
+    args = parser.parse_args()
+    home = HomeSpec(lights=10, motion_sensors=args.motion_sensors, scenes=8, rules=4)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            _serve_forever(HomeSpec(lights=10, motion_sensors=3, scenes=8, rules=4))
-        )
+        asyncio.run(_serve_forever(home, args.port))
