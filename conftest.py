@@ -9,3 +9,6 @@ import sys
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.modules.pop("custom_components", None)
+
+# Simulator fixtures used across test folders.
+pytest_plugins = ["tests.hue.fixtures"]

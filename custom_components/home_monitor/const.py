@@ -18,3 +18,8 @@ STORE_FILENAME: Final = "history.db"
 
 # Time HA gives integrations to finish at shutdown; the store flush stays inside it.
 STORE_SHUTDOWN_TIMEOUT: Final = timedelta(seconds=20)
+
+# Unit strings, spelled out: Home Assistant 2026.10 deprecates the CONCENTRATION_*
+# constants in favour of enums that 2026.3 does not have.
+MICROGRAMS_PER_CUBIC_METER: Final = "μg/m³"
+PARTS_PER_MILLION: Final = "ppm"

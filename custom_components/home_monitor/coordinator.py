@@ -78,6 +78,7 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         self.store = store
         self.retry_stats = RetryStats()
         self.hub_device: DeviceRecord | None = None
+        self.hub_device_id: str | None = None
         self._known_devices: dict[str, DeviceRecord] = {}
         self.readings_mirrored = 0
 
@@ -86,12 +87,16 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         """Register the hub (bridge) device before any entity refers to it."""
         if self.hub_device is not None:
             hub = self.hub_device
-            dr.async_get(self.hass).async_get_or_create(
-                config_entry_id=self.config_entry.entry_id,
-                identifiers={(DOMAIN, hub.device_key)},
-                name=hub.name,
-                manufacturer=hub.manufacturer,
-                model=hub.model,
+            self.hub_device_id = (
+                dr.async_get(self.hass)
+                .async_get_or_create(
+                    config_entry_id=self.config_entry.entry_id,
+                    identifiers={(DOMAIN, hub.device_key)},
+                    name=hub.name,
+                    manufacturer=hub.manufacturer,
+                    model=hub.model,
+                )
+                .id
             )
             self._upsert_device(hub)
 

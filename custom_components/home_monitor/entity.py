@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from typing import cast, override
 
 from homeassistant.core import callback
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -22,12 +21,13 @@ _VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__annotations__
 
 
 def _via(coordinator: HomeMonitorCoordinator, parent_key: str) -> DeviceInfo:
+    """Link a device to its parent, which can only be the coordinator's hub."""
     if not _VIA_DEVICE_ID:
         return cast("DeviceInfo", {"via_device": (DOMAIN, parent_key)})
-    parent = dr.async_get(coordinator.hass).async_get_device(
-        identifiers={(DOMAIN, parent_key)}
-    )
-    return DeviceInfo(via_device_id=parent.id) if parent else DeviceInfo()
+    hub = coordinator.hub_device
+    if hub is None or hub.device_key != parent_key or not coordinator.hub_device_id:
+        return DeviceInfo()
+    return DeviceInfo(via_device_id=coordinator.hub_device_id)
 
 
 class HomeMonitorEntity(CoordinatorEntity[HomeMonitorCoordinator]):

@@ -36,12 +36,12 @@ class StoreHandle:
     """The open store and the entries using it."""
 
     store: HistoryStore
-    settings: Store[dict[str, Any]]
     users: set[str] = field(default_factory=set)
     unsub_final_write: CALLBACK_TYPE | None = None
 
 
 STORE_KEY: HassKey[StoreHandle] = HassKey(f"{DOMAIN}_store")
+SETTINGS_KEY: HassKey[Store[dict[str, Any]]] = HassKey(f"{DOMAIN}_settings")
 LOCK_KEY: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_store_lock")
 
 
@@ -57,7 +57,11 @@ def store_path(hass: HomeAssistant) -> Path:
 
 
 def _settings_store(hass: HomeAssistant) -> Store[dict[str, Any]]:
-    return Store(hass, SETTINGS_VERSION, f"{DOMAIN}.history_settings")
+    if (store := hass.data.get(SETTINGS_KEY)) is None:
+        store = hass.data[SETTINGS_KEY] = Store(
+            hass, SETTINGS_VERSION, f"{DOMAIN}.history_settings"
+        )
+    return store
 
 
 def _settings_from(data: dict[str, Any] | None) -> StoreSettings:
@@ -69,8 +73,6 @@ def _settings_from(data: dict[str, Any] | None) -> StoreSettings:
 
 async def async_get_settings(hass: HomeAssistant) -> StoreSettings:
     """Return the saved store settings (defaults when never saved)."""
-    if (handle := hass.data.get(STORE_KEY)) is not None:
-        return _settings_from(await handle.settings.async_load())
     return _settings_from(await _settings_store(hass).async_load())
 
 
@@ -85,11 +87,9 @@ async def async_acquire_store(hass: HomeAssistant, entry_id: str) -> HistoryStor
     """Return the shared store, opening it for the first entry."""
     async with hass.data.setdefault(LOCK_KEY, asyncio.Lock()):
         if (handle := hass.data.get(STORE_KEY)) is None:
-            settings_store = _settings_store(hass)
-            settings = _settings_from(await settings_store.async_load())
-            store = HistoryStore(store_path(hass), settings)
+            store = HistoryStore(store_path(hass), await async_get_settings(hass))
             await hass.async_add_executor_job(store.open)
-            handle = StoreHandle(store, settings_store)
+            handle = StoreHandle(store)
             handle.unsub_final_write = hass.bus.async_listen_once(
                 EVENT_HOMEASSISTANT_FINAL_WRITE, _final_write_listener(hass)
             )

@@ -10,23 +10,20 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import (
-    CONCENTRATION_MICROGRAMS_PER_CUBIC_METER,
-    CONCENTRATION_PARTS_PER_MILLION,
-    LIGHT_LUX,
-    PERCENTAGE,
-    EntityCategory,
-    UnitOfTemperature,
-)
+from homeassistant.const import LIGHT_LUX, PERCENTAGE, EntityCategory, UnitOfTemperature
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import MICROGRAMS_PER_CUBIC_METER, PARTS_PER_MILLION
 from .coordinator import HomeMonitorConfigEntry
 from .entity import HomeMonitorEntity, async_add_entities_as_found
 from .models import Metric
 
 # Entities only read the coordinator's snapshot.
 PARALLEL_UPDATES = 0
+
+# Metrics that devices only report in whole numbers.
+WHOLE_NUMBERS = frozenset({Metric.BATTERY})
 
 SENSORS: dict[Metric, SensorEntityDescription] = {
     Metric(description.key): description
@@ -48,6 +45,7 @@ SENSORS: dict[Metric, SensorEntityDescription] = {
         SensorEntityDescription(
             key=Metric.BATTERY,
             device_class=SensorDeviceClass.BATTERY,
+            suggested_display_precision=0,
             native_unit_of_measurement=PERCENTAGE,
             state_class=SensorStateClass.MEASUREMENT,
             entity_category=EntityCategory.DIAGNOSTIC,
@@ -68,21 +66,21 @@ SENSORS: dict[Metric, SensorEntityDescription] = {
         SensorEntityDescription(
             key=Metric.PM25,
             device_class=SensorDeviceClass.PM25,
-            native_unit_of_measurement=CONCENTRATION_MICROGRAMS_PER_CUBIC_METER,
+            native_unit_of_measurement=MICROGRAMS_PER_CUBIC_METER,
             state_class=SensorStateClass.MEASUREMENT,
             suggested_display_precision=0,
         ),
         SensorEntityDescription(
             key=Metric.PM10,
             device_class=SensorDeviceClass.PM10,
-            native_unit_of_measurement=CONCENTRATION_MICROGRAMS_PER_CUBIC_METER,
+            native_unit_of_measurement=MICROGRAMS_PER_CUBIC_METER,
             state_class=SensorStateClass.MEASUREMENT,
             suggested_display_precision=0,
         ),
         SensorEntityDescription(
             key=Metric.CO,
             device_class=SensorDeviceClass.CO,
-            native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+            native_unit_of_measurement=PARTS_PER_MILLION,
             state_class=SensorStateClass.MEASUREMENT,
             suggested_display_precision=1,
         ),
@@ -111,6 +109,9 @@ class HomeMonitorSensor(HomeMonitorEntity, SensorEntity):
 
     @property
     @override
-    def native_value(self) -> float | None:
+    def native_value(self) -> float | int | None:
         """Return the latest value, or None when it is missing or invalid."""
-        return self.value
+        value = self.value
+        if value is not None and self.metric in WHOLE_NUMBERS:
+            return round(value)
+        return value

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Final
 
 from homeassistant.core import HomeAssistant
 
+from ..const import SOURCE_AMAZON, SOURCE_HUE
+from . import amazon, hue
+
 if TYPE_CHECKING:
     from ..coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator
     from ..store import HistoryStore
@@ -16,4 +19,7 @@ type SourceFactory = Callable[
     Awaitable[HomeMonitorCoordinator],
 ]
 
-SOURCE_FACTORIES: Final[dict[str, SourceFactory]] = {}
+SOURCE_FACTORIES: Final[dict[str, SourceFactory]] = {
+    SOURCE_HUE: hue.async_create_coordinator,
+    SOURCE_AMAZON: amazon.async_create_coordinator,
+}

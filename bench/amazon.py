@@ -1,0 +1,162 @@
+"""Requests and bytes per poll: Home Monitor's Amazon client vs aioamazondevices.
+
+Both run side by side against the simulated Alexa cloud (tests/simulators/alexa.py),
+which counts every request and the bytes of its body and of its reply
+(uncompressed JSON; Amazon may gzip replies, which shrinks both sides alike).
+
+- Home Monitor: one batched GraphQL state request per poll; discovery (two
+  requests) once a day.
+- aioamazondevices 16.x `get_devices_data()`, what Home Assistant's own
+  alexa_devices integration calls every poll: the first call of a day also
+  refreshes devices, music providers, routines and lists; every call reads
+  notifications, each Echo's communication settings and every endpoint's state.
+
+    script/bench amazon [--json]
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+import json
+import logging
+from pathlib import Path
+import sys
+import tempfile
+import time
+
+from aioamazondevices import AmazonEchoApi
+
+from custom_components.home_monitor.sources.amazon.account import AmazonAccount
+from custom_components.home_monitor.sources.amazon.client import AmazonClient
+from custom_components.home_monitor.sources.amazon.credentials import (
+    AmazonCredentials,
+    stored_login_data,
+)
+from custom_components.home_monitor.sources.amazon.transport import (
+    AmazonHttp,
+    simulator_session,
+)
+from tests.simulators.alexa import AlexaSimulator
+
+SCENARIOS = ((1, 0), (3, 2), (10, 5))
+POLLS = 5
+
+
+@dataclass
+class Cost:
+    """What one kind of call cost, per call."""
+
+    requests: float
+    sent: float
+    received: float
+    millis: float
+
+
+def _cost(simulator: AlexaSimulator, calls: int, seconds: float) -> Cost:
+    records = simulator.requests
+    return Cost(
+        requests=len(records) / calls,
+        sent=sum(r.request_bytes for r in records) / calls,
+        received=sum(r.response_bytes for r in records) / calls,
+        millis=seconds * 1000 / calls,
+    )
+
+
+async def _measure(call: object, simulator: AlexaSimulator, calls: int) -> Cost:
+    simulator.reset_counts()
+    start = time.perf_counter()
+    for _ in range(calls):
+        simulator.advance()
+        await call()  # type: ignore[operator]
+    return _cost(simulator, calls, time.perf_counter() - start)
+
+
+async def _scenario(monitors: int, echos: int) -> dict[str, Cost]:
+    simulator = AlexaSimulator()
+    for _ in range(monitors):
+        simulator.add_monitor()
+    for _ in range(echos):
+        simulator.add_echo()
+    await simulator.start()
+    results: dict[str, Cost] = {}
+    try:
+        http = AmazonHttp(simulator_session("127.0.0.1", simulator.port), True)
+        client = AmazonClient(
+            http, AmazonCredentials(stored_login_data(simulator.login_data()))
+        )
+        account = AmazonAccount(client)
+        results["home_monitor_discovery"] = await _measure(
+            account.async_discover, simulator, 1
+        )
+        results["home_monitor_poll"] = await _measure(
+            account.async_poll, simulator, POLLS
+        )
+        await client.async_close()
+
+        from aioamazondevices.structures import AmazonSaveDataConfig  # noqa: PLC0415
+
+        library_http = simulator_session("127.0.0.1", simulator.port)
+        account_data = simulator.state.account
+        with tempfile.TemporaryDirectory() as directory:
+            api = AmazonEchoApi(
+                library_http,
+                account_data.email,
+                account_data.password,
+                save_data=AmazonSaveDataConfig(path=Path(directory)),
+                login_data=simulator.login_data(),
+            )
+            await api.login.login_mode_stored_data()
+            results["library_first_poll_of_day"] = await _measure(
+                api.get_devices_data, simulator, 1
+            )
+            results["library_poll"] = await _measure(
+                api.get_devices_data, simulator, POLLS
+            )
+        await library_http.close()
+    finally:
+        await simulator.close()
+    return results
+
+
+def _print(table: dict[str, dict[str, Cost]]) -> None:
+    print(
+        f"{'monitors+echos':<15}{'call':<28}{'requests':>9}{'sent B':>10}{'received B':>12}{'ms':>8}"
+    )
+    for name, results in table.items():
+        for call, cost in results.items():
+            print(
+                f"{name:<15}{call:<28}{cost.requests:>9.1f}{cost.sent:>10.0f}"
+                f"{cost.received:>12.0f}{cost.millis:>8.1f}"
+            )
+        ours, theirs = results["home_monitor_poll"], results["library_poll"]
+        print(
+            f"{name:<15}{'ratio library/home monitor':<28}"
+            f"{theirs.requests / ours.requests:>9.1f}{theirs.sent / ours.sent:>10.1f}"
+            f"{theirs.received / ours.received:>12.1f}"
+        )
+
+
+async def _main(as_json: bool) -> None:
+    table = {
+        f"{monitors}+{echos}": await _scenario(monitors, echos)
+        for monitors, echos in SCENARIOS
+    }
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    name: {k: asdict(v) for k, v in r.items()}
+                    for name, r in table.items()
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print(table)
+
+
+if __name__ == "__main__":
+    # The library warns about the simulator's empty lists; not what is measured.
+    logging.getLogger("aioamazondevices").setLevel(logging.ERROR)
+    asyncio.run(_main("--json" in sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Simulated devices and cloud endpoints for tests, benchmarks and script/develop."""

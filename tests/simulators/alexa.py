@@ -1,0 +1,269 @@
+"""A simulated Amazon cloud for the Alexa endpoints aioamazondevices and Home Monitor call.
+
+One TLS server on 127.0.0.1 (ephemeral port) answers for every Amazon host
+name; the client keeps the real https URLs and resolves the host names to the
+simulator (see `sources.amazon.transport`). It serves:
+
+- the sign-in pages on www.amazon.com (e-mail and password, then the
+  authenticator-app code), device registration and token exchange on
+  api.amazon.com, capability registration on api.amazonalexa.com;
+- the Alexa web API on alexa.amazon.<tld>: welcome, users/me, devices-v2,
+  notifications, routines, music providers, lists, communications, and the
+  GraphQL endpoint (discovery and batched endpoint state);
+- air-quality monitors whose values change with `advance()`, and faults on
+  demand: `inject(Fault..., target=...)`, `expire_session()`,
+  `revoke_refresh_token()`, per-property errors.
+
+Run it on its own for `script/develop`:
+``python -m tests.simulators.alexa --port 8443`` (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .alexa_api import AlexaApi
+from .alexa_state import (
+    AlexaState,
+    Fault,
+    PendingFault,
+    RequestRecord,
+    SimulatedEcho,
+    SimulatedMonitor,
+    Target,
+)
+from .alexa_tls import server_ssl_context
+
+__all__ = ["AlexaSimulator", "Fault", "Target"]
+
+
+class AlexaSimulator:
+    """The simulated Amazon cloud; `await start()` before use, `await close()` after."""
+
+    def __init__(self, state: AlexaState | None = None, stall: float = 30.0) -> None:
+        """Prepare the simulator; `stall` is how long a TIMEOUT fault holds a request."""
+        self.state = state or AlexaState()
+        self.stall = stall
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._api = AlexaApi(self.state, self._stall)
+        self.port = 0
+
+    # -- life cycle ---------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen with TLS on `host`:`port` (0: an ephemeral port)."""
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, ssl_context=server_ssl_context())
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+
+    async def close(self) -> None:
+        """Release stalled requests and stop serving."""
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def target(self) -> str:
+        """Return where clients reach the simulator, as `host:port`."""
+        return f"127.0.0.1:{self.port}"
+
+    # -- scenario controls ----------------------------------------------------------
+
+    def add_monitor(
+        self,
+        name: str | None = None,
+        *,
+        fahrenheit: bool = False,
+        ranges: dict[str, tuple[str, str]] | None = None,
+    ) -> SimulatedMonitor:
+        """Add an air-quality monitor to the account."""
+        index = len(self.state.monitors)
+        monitor = SimulatedMonitor(
+            index=index,
+            serial=f"GAJ23SIM{index:06d}",
+            name=name or f"Air Quality Monitor {index + 1}",
+            endpoint_id=f"amzn1.alexa.endpoint.sim-aqm-{index:04d}",
+            fahrenheit=fahrenheit,
+        )
+        if ranges is not None:
+            monitor.ranges = ranges
+        self.state.monitors.append(monitor)
+        return monitor
+
+    def add_echo(self, name: str | None = None) -> SimulatedEcho:
+        """Add an Echo speaker to the account."""
+        index = len(self.state.echos)
+        echo = SimulatedEcho(
+            serial=f"G090SIMECHO{index:05d}",
+            name=name or f"Echo Dot {index + 1}",
+            endpoint_id=f"amzn1.alexa.endpoint.sim-echo-{index:04d}",
+        )
+        self.state.echos.append(echo)
+        return echo
+
+    def remove_monitor(self, serial: str) -> None:
+        """Take a monitor off the account."""
+        self.state.monitors = [m for m in self.state.monitors if m.serial != serial]
+
+    def monitor(self, serial: str) -> SimulatedMonitor:
+        """Return a monitor by serial number."""
+        return next(m for m in self.state.monitors if m.serial == serial)
+
+    def advance(self, samples: int = 1) -> None:
+        """Let the monitors take new samples (new values, new sample time)."""
+        self.state.sample += samples
+
+    def inject(
+        self, fault: Fault, target: Target = Target.STATE, times: int = 1
+    ) -> None:
+        """Answer the next `times` matching requests with `fault`."""
+        self.state.faults.append(PendingFault(fault, target, times))
+
+    def expire_session(self, answer: Fault = Fault.UNAUTHORIZED) -> None:
+        """Make the current cookies stop working; requests get `answer`."""
+        self.state.valid_cookies = {
+            name: f"expired-{value}" for name, value in self.state.valid_cookies.items()
+        }
+        self.state.expired_answer = answer
+
+    def revoke_refresh_token(self) -> None:
+        """Refuse the refresh token from now on (a new sign-in is needed)."""
+        self.state.refresh_revoked = True
+
+    def set_property_error(
+        self, serial: str, key: str, error_type: str = "INTERNAL_ERROR"
+    ) -> None:
+        """Report an error for one feature (a range instance, temperature, ...)."""
+        self.monitor(serial).property_errors[key] = {
+            "type": error_type,
+            "message": f"Simulated {error_type.lower()}",
+        }
+
+    def clear_property_errors(self, serial: str) -> None:
+        """Report every feature of a monitor normally again."""
+        self.monitor(serial).property_errors.clear()
+
+    def login_data(self) -> dict[str, Any]:
+        """Return login data as aioamazondevices builds it, without the sign-in pages.
+
+        For tests about polling; tests about signing in go through the library.
+        """
+        success = self.state.register(f"SIMAPP{len(self.state.app_serials):04d}")
+        tokens = success["tokens"]
+        return {
+            "access_token": tokens["bearer"]["access_token"],
+            "refresh_token": tokens["bearer"]["refresh_token"],
+            "adp_token": tokens["mac_dms"]["adp_token"],
+            "device_private_key": tokens["mac_dms"]["device_private_key"],
+            "website_cookies": {
+                cookie["Name"]: cookie["Value"] for cookie in tokens["website_cookies"]
+            },
+            "store_authentication_cookie": tokens["store_authentication_cookie"],
+            "device_info": success["extensions"]["device_info"],
+            "customer_info": success["extensions"]["customer_info"],
+            "site": f"https://www.amazon.{self.state.account.domain}",
+        }
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Return every request answered so far."""
+        return self.state.requests
+
+    @property
+    def secrets(self) -> set[str]:
+        """Return every secret issued or configured (password, code, tokens, cookies)."""
+        return self.state.secrets
+
+    def count(self, operation: str) -> int:
+        """Return how many requests an operation (or path) got."""
+        return self.state.operations()[operation]
+
+    def reset_counts(self) -> None:
+        """Forget the request log."""
+        self.state.requests.clear()
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    async def _stall(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), self.stall)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        host = (request.host or "").split(":")[0].lower()
+        operation = None
+        if request.path.endswith("/graphql"):
+            try:
+                operation = _operation(json.loads(raw))
+            except ValueError:
+                operation = None
+        # Recorded on arrival: a request held by a TIMEOUT fault counts too.
+        record = RequestRecord(
+            host, request.method, request.path, operation, 0, len(raw), 0
+        )
+        self.state.requests.append(record)
+        response = await self._api.dispatch(host, request, raw)
+        record.status = response.status
+        body = response.body if isinstance(response.body, bytes) else b""
+        record.response_bytes = len(body)
+        if self.state.chunked_replies and body:
+            return await _chunked(request, response, body)
+        return response
+
+
+async def _chunked(
+    request: web.Request, response: web.Response, body: bytes
+) -> web.StreamResponse:
+    stream = web.StreamResponse(status=response.status, headers=response.headers)
+    stream.headers.pop("Content-Length", None)
+    stream.enable_chunked_encoding()
+    await stream.prepare(request)
+    for start in range(0, len(body), 512):
+        await stream.write(body[start : start + 512])
+    await stream.write_eof()
+    return stream
+
+
+def _operation(body: Any) -> str | None:
+    first = body[0] if isinstance(body, list) and body else body
+    return first.get("operationName") if isinstance(first, dict) else None
+
+
+async def _main() -> None:  # pragma: no cover - development entry point
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--monitors", type=int, default=2)
+    parser.add_argument("--fahrenheit", action="store_true")
+    parser.add_argument("--sample-seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    simulator = AlexaSimulator()
+    for _ in range(args.monitors):
+        simulator.add_monitor(fahrenheit=args.fahrenheit)
+    simulator.add_echo()
+    await simulator.start(port=args.port)
+    account = simulator.state.account
+    print(  # noqa: T201
+        f"Amazon simulator on {simulator.target}\n"
+        f"  export HOME_MONITOR_AMAZON_SIMULATOR={simulator.target}\n"
+        f"  e-mail {account.email}  password {account.password}  code {account.otp}"
+    )
+    while True:
+        await asyncio.sleep(args.sample_seconds)
+        simulator.advance()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    asyncio.run(_main())
