@@ -29,12 +29,6 @@ OTHER = "amazon:acct:G1"
 
 
 @pytest.fixture
-def hass_config_dir(hass_tmp_config_dir: str) -> str:
-    """Keep the history file of each test in its own folder."""
-    return hass_tmp_config_dir
-
-
-@pytest.fixture
 async def store(hass: HomeAssistant) -> AsyncGenerator[HistoryStore]:
     """Set up the integration and open the shared store with readings of two devices."""
     assert await async_setup_component(hass, DOMAIN, {})
