@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.home_monitor.models import Metric
 from custom_components.home_monitor.sources.amazon.queries import STATE_OPERATION
 from tests.simulators.alexa import AlexaSimulator, Fault
+from tests.store.contents import stored_events
 
 from .conftest import entity_id, setup_entry
 
@@ -51,7 +52,7 @@ async def test_rate_limit_backs_off_without_retry_storm(
     assert not coordinator.last_update_success
     assert coordinator.retry_stats.rate_limited == 1
     assert ("retry", "amazon") in {
-        (kind, src) for kind, src, _ in coordinator.store.events
+        (kind, src) for kind, src, _ in stored_events(coordinator.store)
     }
 
     # The normal interval (300 s) passes: no request, the back-off is 600 s.

@@ -24,6 +24,7 @@ from custom_components.home_monitor.sources.hue.const import (
 )
 from custom_components.home_monitor.sources.hue.coordinator import HueCoordinator
 from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
+from tests.store.contents import stored_events
 
 SMALL_HOME = HomeSpec(lights=4, motion_sensors=2, rooms=2, scenes=3, rules=2)
 
@@ -131,7 +132,7 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> BackoffPolicy:
 def retry_events(entry: MockConfigEntry) -> list[dict[str, object]]:
     """Return the retry events the entry's coordinator wrote to the store."""
     store = entry.runtime_data.store
-    return [detail for kind, _, detail in store.events if kind == "retry"]
+    return [detail for kind, _, detail in stored_events(store) if kind == "retry"]
 
 
 async def poll(hass: HomeAssistant, seconds: float = 11) -> None:

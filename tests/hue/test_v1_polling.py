@@ -10,6 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
+from tests.store.contents import stored_readings
 
 from .fixtures import poll, retry_events
 
@@ -18,7 +19,7 @@ TEMPERATURE = "sensor.motion_sensor_1_temperature"
 
 def rows(entry: MockConfigEntry, metric: Metric) -> list[float]:
     store = entry.runtime_data.store
-    return sorted(r.value for r in store.readings.values() if r.metric is metric)
+    return sorted(r.value for r in stored_readings(store) if r.metric is metric)
 
 
 async def test_entities_and_next_poll(
@@ -54,7 +55,9 @@ async def test_entities_and_next_poll(
 
     await poll(hass)  # nothing changed: nothing new stored
     coordinator = loaded_v1.runtime_data.coordinator
-    assert coordinator.readings_mirrored == len(loaded_v1.runtime_data.store.readings)
+    assert coordinator.readings_mirrored == len(
+        stored_readings(loaded_v1.runtime_data.store)
+    )
     gets = set(bridge.paths("GET"))
     assert gets == {"/api/<key>/sensors"}
 
@@ -110,7 +113,9 @@ async def test_faults_make_entities_unavailable_then_recover(
     await poll(hass)
     assert hass.states.get(TEMPERATURE).state == "20.5"
     assert "malformed response" in {e["reason"] for e in retry_events(loaded_v1)}
-    assert coordinator.readings_mirrored == len(loaded_v1.runtime_data.store.readings)
+    assert coordinator.readings_mirrored == len(
+        stored_readings(loaded_v1.runtime_data.store)
+    )
 
 
 async def test_wrong_types_and_missing_fields_affect_one_entity(

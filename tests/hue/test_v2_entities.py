@@ -10,6 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
+from tests.store.contents import stored_readings
 
 from .fixtures import wait_for
 
@@ -72,7 +73,7 @@ async def test_set_up_reads_sensor_types_only(
     )
     store = v2_entry.runtime_data.store
     temps = sorted(
-        r.value for r in store.readings.values() if r.metric is Metric.TEMPERATURE
+        r.value for r in stored_readings(store) if r.metric is Metric.TEMPERATURE
     )
     assert 23.25 in temps
     # No polling while the stream is up.

@@ -18,6 +18,7 @@ from custom_components.home_monitor.diagnostics import (
 )
 from custom_components.home_monitor.models import Metric
 from tests.simulators.hue_bridge import HueBridgeSimulator
+from tests.store.contents import stored_readings
 
 from .fixtures import poll, retry_events, wait_for
 
@@ -90,11 +91,12 @@ async def test_bridge_down_polls_until_back(
     await poll(hass, 30)
     assert state(hass, TEMPERATURE) == "17.5"
     store = loaded_v2.runtime_data.store
-    assert coordinator.readings_mirrored == len(store.readings)  # nothing twice
+    stored = stored_readings(store)
+    assert coordinator.readings_mirrored == len(stored)  # nothing twice
     first = bridge.sensor(0).ids["device"]
     assert sorted(
         r.value
-        for r in store.readings.values()
+        for r in stored
         if r.metric is Metric.TEMPERATURE and r.device_key.endswith(first)
     ) == [17.5, 19.0]
 

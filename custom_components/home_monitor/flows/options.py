@@ -23,6 +23,7 @@ from . import amazon, hue
 HISTORY = "history"
 RETENTION_DAYS = "retention_days"
 SIZE_BUDGET_MB = "size_budget_mb"
+SPOOL_MAX_READINGS = "spool_max_readings"
 MEGABYTE = 1_000_000
 
 
@@ -63,6 +64,9 @@ def _history_schema(settings: StoreSettings) -> vol.Schema:
             vol.Required(
                 SIZE_BUDGET_MB, default=settings.size_budget_bytes // MEGABYTE
             ): _number(10, 1_000_000, "MB"),
+            vol.Required(
+                SPOOL_MAX_READINGS, default=settings.spool_max_readings
+            ): _number(10_000, 10_000_000, "readings"),
         }
     )
 
@@ -101,8 +105,10 @@ class HomeMonitorOptionsFlow(OptionsFlowWithReload):
 def _apply(settings: StoreSettings, history: Mapping[str, Any]) -> StoreSettings:
     retention = history.get(RETENTION_DAYS)
     budget = history.get(SIZE_BUDGET_MB, settings.size_budget_bytes // MEGABYTE)
+    spool = history.get(SPOOL_MAX_READINGS, settings.spool_max_readings)
     return replace(
         settings,
         retention_days=int(retention) if retention else None,
         size_budget_bytes=int(budget) * MEGABYTE,
+        spool_max_readings=int(spool),
     )

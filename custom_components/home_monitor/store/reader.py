@@ -1,0 +1,249 @@
+"""Queries on the history file, on a read-only connection of their own.
+
+In WAL mode readers never block the writer nor wait for it. Every method
+blocks, so call them from an executor, never from the event loop.
+"""
+
+from collections.abc import Callable, Generator, Iterator
+from datetime import UTC, datetime
+import heapq
+import json
+from operator import itemgetter
+from pathlib import Path
+import sqlite3
+import threading
+
+from .codec import decode_value, from_ms, to_ms
+from .database import connect
+from .errors import StoreError
+from .records import HistoryRow, StoredDevice, StoredEvent
+from .status import Counters
+
+_SERIES_SQL = """
+SELECT devices.id, metrics.id, devices.device_key, metrics.name
+FROM devices CROSS JOIN metrics
+WHERE (:device IS NULL OR devices.device_key = :device)
+  AND (:metric IS NULL OR metrics.name = :metric)
+ORDER BY devices.device_key, metrics.name"""
+_RANGE_SQL = """
+SELECT measured_at, value, received_delay, label_id FROM readings
+WHERE device_id = ? AND metric_id = ? AND measured_at >= ? AND measured_at < ?
+ORDER BY measured_at LIMIT ?"""
+_MIN_MS = -(2**62)
+_MAX_MS = 2**62
+
+
+class HistoryReadError(StoreError):
+    """The history file could not be read."""
+
+
+type Label = tuple[str, str, str | None, str | None]
+type _Series = tuple[int, int, str, str]
+type _Raw = tuple[int, float, int, int]
+
+
+class HistoryReader:
+    """Blocking queries; thread-safe (one query at a time)."""
+
+    def __init__(self, path: Path, counters: Counters) -> None:
+        """Read the file at `path`; reopen when `counters.generation` moves on."""
+        self._path = path
+        self._counters = counters
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._generation = -1
+        self._labels: dict[int, Label] = {}
+
+    def readings(
+        self,
+        device_key: str | None = None,
+        metric: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[HistoryRow]:
+        """Return up to `limit` readings in [start, end), oldest first."""
+        low = _MIN_MS if start is None else to_ms(start)
+        high = _MAX_MS if end is None else to_ms(end)
+
+        def query(conn: sqlite3.Connection) -> list[HistoryRow]:
+            found = self._series(conn, device_key, metric)
+            if len(found) == 1:
+                raws = self._fetch(conn, found[0], low, high, limit)
+                return self._decode(conn, found[0], raws)
+            streams = [
+                self._stream(conn, index, series, (low, high), limit)
+                for index, series in enumerate(found)
+            ]
+            merged = heapq.merge(*streams, key=itemgetter(0))
+            rows = [
+                self._decode(conn, found[index], [(measured, value, delay, label)])[0]
+                for _, (measured, index, value, delay, label) in zip(
+                    range(limit), merged, strict=False
+                )
+            ]
+            for stream in streams:  # finish open statements: no read stays open
+                stream.close()
+            return rows
+
+        return self._run(query)
+
+    def iter_readings(
+        self,
+        device_key: str | None = None,
+        metric: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = 5000,
+    ) -> Iterator[HistoryRow]:
+        """Yield every matching reading, series by series, in chunks."""
+        low = _MIN_MS if start is None else to_ms(start)
+        high = _MAX_MS if end is None else to_ms(end)
+        for series in self._run(lambda conn: self._series(conn, device_key, metric)):
+            since = low
+            while True:
+
+                def page(
+                    conn: sqlite3.Connection, low: int = since, ser: _Series = series
+                ) -> list[HistoryRow]:
+                    return self._decode(
+                        conn, ser, self._fetch(conn, ser, low, high, chunk)
+                    )
+
+                rows = self._run(page)
+                yield from rows
+                if len(rows) < chunk:
+                    break
+                since = to_ms(rows[-1].measured_at) + 1
+
+    def count(self, device_key: str | None = None, metric: str | None = None) -> int:
+        """Return how many readings match."""
+
+        def query(conn: sqlite3.Connection) -> int:
+            return sum(
+                conn.execute(
+                    "SELECT count(*) FROM readings WHERE device_id = ? AND metric_id = ?",
+                    series[:2],
+                ).fetchone()[0]
+                for series in self._series(conn, device_key, metric)
+            )
+
+        return self._run(query)
+
+    def devices(self) -> list[StoredDevice]:
+        """Return every known device, by key."""
+
+        def query(conn: sqlite3.Connection) -> list[StoredDevice]:
+            rows = conn.execute(
+                "SELECT device_key, source, name, model, manufacturer, location, "
+                "first_seen, last_seen, active FROM devices ORDER BY device_key"
+            )
+            return [StoredDevice.from_row(row) for row in rows]
+
+        return self._run(query)
+
+    def events(self, limit: int = 100, kind: str | None = None) -> list[StoredEvent]:
+        """Return the newest events, newest first."""
+
+        def query(conn: sqlite3.Connection) -> list[StoredEvent]:
+            return [
+                StoredEvent(from_ms(at), event_kind, source, json.loads(detail))
+                for at, event_kind, source, detail in conn.execute(
+                    "SELECT at, kind, source, detail FROM events "
+                    "WHERE ? IS NULL OR kind = ? ORDER BY id DESC LIMIT ?",
+                    (kind, kind, limit),
+                )
+            ]
+
+        return self._run(query)
+
+    def close(self) -> None:
+        """Close the connection (a later query opens a new one)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _run[T](self, query: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                generation = self._counters.generation
+                if self._conn is None or generation != self._generation:
+                    if self._conn is not None:
+                        self._conn.close()
+                    self._conn = None
+                    self._labels.clear()
+                    if not self._path.exists():
+                        raise HistoryReadError(f"{self._path} does not exist")
+                    self._conn = connect(self._path, read_only=True)
+                    self._generation = generation
+                return query(self._conn)
+            except sqlite3.Error as err:
+                raise HistoryReadError(str(err)) from err
+
+    def _series(
+        self, conn: sqlite3.Connection, device_key: str | None, metric: str | None
+    ) -> list[_Series]:
+        return list(conn.execute(_SERIES_SQL, {"device": device_key, "metric": metric}))
+
+    def _fetch(
+        self, conn: sqlite3.Connection, series: _Series, low: int, high: int, limit: int
+    ) -> list[_Raw]:
+        """Return undecoded rows of one series in [low, high), oldest first."""
+        return conn.execute(
+            _RANGE_SQL, (series[0], series[1], low, high, limit)
+        ).fetchall()
+
+    def _stream(
+        self,
+        conn: sqlite3.Connection,
+        index: int,
+        series: _Series,
+        span: tuple[int, int],
+        limit: int,
+    ) -> Generator[tuple[int, int, float, int, int]]:
+        """Yield rows of one series tagged with `index`, in pages that grow."""
+        low, high = span
+        page = min(limit, 64)
+        while limit > 0:
+            size = min(page, limit)
+            rows = self._fetch(conn, series, low, high, size)
+            for measured, value, delay, label_id in rows:
+                yield (measured, index, value, delay, label_id)
+            if len(rows) < size:
+                return
+            limit -= size
+            low = rows[-1][0] + 1
+            page *= 4
+
+    def _decode(
+        self, conn: sqlite3.Connection, series: _Series, raws: list[_Raw]
+    ) -> list[HistoryRow]:
+        """Turn stored rows into HistoryRows (the hot loop of every query)."""
+        key, metric = series[2], series[3]
+        labels = self._labels
+        timestamp = datetime.fromtimestamp
+        out = []
+        for measured, value, delay, label_id in raws:
+            label = labels.get(label_id) or self._label(conn, label_id)
+            out.append(
+                HistoryRow(
+                    key,
+                    metric,
+                    decode_value(value),
+                    label[3],
+                    timestamp(measured / 1000, UTC),
+                    delay,
+                    label[0],
+                    label[1],
+                    label[2],
+                )
+            )
+        return out
+
+    def _label(self, conn: sqlite3.Connection, label_id: int) -> Label:
+        for found, source, name, location, unit in conn.execute(
+            "SELECT id, source, name, location, unit FROM labels"
+        ):
+            self._labels[found] = (source, name, location or None, unit or None)
+        return self._labels[label_id]

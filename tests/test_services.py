@@ -1,0 +1,255 @@
+"""The get_history and export_history actions, through Home Assistant."""
+
+from collections.abc import AsyncGenerator
+import csv
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
+from custom_components.home_monitor.history import (
+    async_acquire_store,
+    async_release_store,
+)
+from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
+from custom_components.home_monitor.store import HistoryStore
+
+from .store.sqlite_guard import no_sqlite_on_event_loop  # noqa: F401 - autouse guard
+
+DEVICE = "hue:bridge1:sensor1"
+OTHER = "amazon:acct:G1"
+
+
+@pytest.fixture
+async def store(hass: HomeAssistant) -> AsyncGenerator[HistoryStore]:
+    """Set up the integration and open the shared store with readings of two devices."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    www = Path(hass.config.path("www"))
+    await hass.async_add_executor_job(www.mkdir)
+    hass.config.allowlist_external_dirs = {str(www)}
+    store = await async_acquire_store(hass, "entry")
+    now = dt_util.utcnow().replace(microsecond=0)
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Hall sensor", location="Hall"))
+    store.enqueue(
+        Reading(
+            DEVICE, Metric.TEMPERATURE, 20 + i / 10, "°C", now - timedelta(minutes=i)
+        )
+        for i in range(1, 2000)
+    )
+    store.enqueue(
+        Reading(OTHER, Metric.PM25, float(i), "µg/m³", now - timedelta(hours=i))
+        for i in range(1, 100)
+    )
+    assert await hass.async_add_executor_job(store.flush, 10)
+    yield store
+    await async_release_store(hass, "entry")
+
+
+@pytest.fixture
+def device_id(hass: HomeAssistant, store: HistoryStore) -> str:
+    """Return the Home Assistant device id of the Hue sensor."""
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_SOURCE: SOURCE_HUE})
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, DEVICE)},
+        name="Hall sensor",
+    )
+    return device.id
+
+
+async def _get(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "get_history", data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+async def test_get_history_of_one_device_and_metric(
+    hass: HomeAssistant, device_id: str
+) -> None:
+    response = await _get(hass, device_id=device_id, metric="temperature")
+    readings = response["readings"]
+    # The default span is the last day: 1439 of the minutely readings.
+    assert response["count"] == len(readings) == 1000
+    assert response["truncated"] is True
+    first = readings[0]
+    assert first["device_key"] == DEVICE
+    assert (first["name"], first["location"], first["unit"]) == (
+        "Hall sensor",
+        "Hall",
+        "°C",
+    )
+    times = [row["measured_at"] for row in readings]
+    assert times == sorted(times)
+
+
+async def test_get_history_time_range_and_limit(
+    hass: HomeAssistant, device_id: str
+) -> None:
+    now = dt_util.utcnow()
+    response = await _get(
+        hass,
+        device_id=device_id,
+        start=(now - timedelta(hours=2)).isoformat(),
+        end=(now - timedelta(hours=1)).isoformat(),
+        limit=5000,
+    )
+    assert response["count"] == 60
+    assert response["truncated"] is False
+    local = await _get(hass, start="2000-01-01 00:00:00", end="2000-01-02 00:00:00")
+    assert local["readings"] == []
+
+
+async def test_get_history_of_everything(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    response = await _get(hass, metric="pm25", limit=10)
+    assert [row["device_key"] for row in response["readings"]] == [OTHER] * 10
+    assert response["readings"][0]["value"] == 23.0
+
+
+async def test_export_history_writes_csv(hass: HomeAssistant, device_id: str) -> None:
+    response = await hass.services.async_call(
+        DOMAIN,
+        "export_history",
+        {"path": "www/history.csv", "device_id": device_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    path = Path(hass.config.path("www", "history.csv"))
+    assert response == {"path": str(path), "rows": 1999}
+    rows = await hass.async_add_executor_job(
+        lambda: list(csv.DictReader(path.open(encoding="utf-8")))
+    )
+    assert len(rows) == 1999
+    assert rows[0]["device_key"] == DEVICE
+    assert rows[0]["name"] == "Hall sensor"
+
+
+async def test_export_history_without_response(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    await hass.services.async_call(
+        DOMAIN,
+        "export_history",
+        {"path": hass.config.path("www", "all.csv"), "metric": "pm25"},
+        blocking=True,
+    )
+    text = await hass.async_add_executor_job(
+        Path(hass.config.path("www", "all.csv")).read_text, "utf-8"
+    )
+    assert len(text.splitlines()) == 100
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "message"),
+    [
+        (
+            {"device_id": "nope"},
+            "unknown_device",
+            "Device nope is not a Home Monitor device",
+        ),
+        (
+            {"metric": "radon"},
+            "unknown_metric",
+            "Unknown measurement radon; use one of:",
+        ),
+        (
+            {"start": "yesterday"},
+            "invalid_time",
+            "start must be a date and time, not yesterday",
+        ),
+        (
+            {"start": "2026-01-02T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"},
+            "invalid_time_range",
+            "must be before the end",
+        ),
+        ({"limit": 0}, "invalid_limit", "whole number from 1 to 10000, not 0"),
+        ({"limit": "many"}, "invalid_limit", "not many"),
+        ({"limit": 10_001}, "invalid_limit", "not 10001"),
+    ],
+)
+async def test_get_history_bad_arguments(
+    hass: HomeAssistant,
+    store: HistoryStore,
+    data: dict[str, Any],
+    key: str,
+    message: str,
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _get(hass, **data)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    assert message in str(err.value)
+
+
+async def test_a_device_of_another_integration_is_refused(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    entry = MockConfigEntry(domain="other")
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("other", "x")}
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await _get(hass, device_id=device.id)
+    assert err.value.translation_key == "unknown_device"
+
+
+async def test_export_outside_allowed_folders_is_refused(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "export_history", {"path": "/etc/history.csv"}, blocking=True
+        )
+    assert err.value.translation_key == "export_path_not_allowed"
+    assert "may not write to /etc/history.csv" in str(err.value)
+
+
+async def test_export_to_a_missing_folder_fails_cleanly(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "export_history", {"path": "www/missing/h.csv"}, blocking=True
+        )
+    assert err.value.translation_key == "export_failed"
+    assert "No such file or directory" in str(err.value)
+
+
+async def test_actions_need_an_open_store(hass: HomeAssistant) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    with pytest.raises(ServiceValidationError) as err:
+        await _get(hass)
+    assert err.value.translation_key == "store_not_open"
+    assert "add or enable a Home Monitor entry" in str(err.value)
+
+
+async def test_read_failures_are_reported(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    await hass.async_add_executor_job(store.reader.close)
+    for suffix in ("", "-wal", "-shm"):
+        await hass.async_add_executor_job(
+            lambda s=suffix: Path(f"{store.path}{s}").unlink(missing_ok=True)
+        )
+    with pytest.raises(HomeAssistantError) as err:
+        await _get(hass)
+    assert err.value.translation_key == "history_read_failed"
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "export_history", {"path": "www/x.csv"}, blocking=True
+        )
+    assert err.value.translation_key == "history_read_failed"
