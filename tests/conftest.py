@@ -2,6 +2,9 @@
 
 import pytest
 
+# Every test, the integration's included, fails if SQLite is used on the event loop.
+from tests.sqlite_guard import no_sqlite_on_event_loop  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:

@@ -22,8 +22,6 @@ from custom_components.home_monitor.history import (
 from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
 from custom_components.home_monitor.store import HistoryStore
 
-from .store.sqlite_guard import no_sqlite_on_event_loop  # noqa: F401 - autouse guard
-
 DEVICE = "hue:bridge1:sensor1"
 OTHER = "amazon:acct:G1"
 

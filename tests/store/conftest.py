@@ -7,8 +7,6 @@ import pytest
 
 from custom_components.home_monitor.store import HistoryStore, StoreSettings
 
-from .sqlite_guard import no_sqlite_on_event_loop  # noqa: F401 - autouse guard
-
 type StoreFactory = Callable[..., HistoryStore]
 
 

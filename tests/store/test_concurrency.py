@@ -9,9 +9,9 @@ import pytest
 
 from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
 from custom_components.home_monitor.store import HistoryStore, StoreSettings
+from tests.sqlite_guard import VIOLATIONS, SQLiteOnEventLoopError
 
 from .helpers import expected_keys, make_readings, reading_count, stored_keys
-from .sqlite_guard import VIOLATIONS, SQLiteOnEventLoopError
 
 THREADS = 4
 PER_THREAD = 6000

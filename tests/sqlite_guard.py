@@ -1,9 +1,9 @@
 """Fail any SQLite call made on a thread that runs an event loop.
 
-Home Assistant's blocking-call detector does not see sqlite3, so every test of
-the store and its actions runs with this guard: `sqlite3.connect` hands out
-connections and cursors that refuse to work while an asyncio loop runs in the
-calling thread, and the test fails at teardown if any call was attempted.
+Home Assistant's blocking-call detector does not see sqlite3, so every test runs
+with this guard: `sqlite3.connect` hands out connections and cursors that refuse
+to work while an asyncio loop runs in the calling thread, and the test fails at
+teardown if any call was attempted.
 """
 
 import asyncio
