@@ -25,7 +25,6 @@ from ..const import CONF_SOURCE, DOMAIN, SOURCE_AMAZON
 from ..sources.amazon.const import (
     CONF_CODE,
     CONF_LOGIN_DATA,
-    CONF_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     MAX_POLL_INTERVAL,
     MIN_POLL_INTERVAL,
@@ -36,7 +35,7 @@ from ..sources.amazon.errors import AmazonLoginError
 from ..sources.amazon.login import AmazonSignIn
 from ..sources.amazon.transport import async_create_http
 from ..validation import vol
-from .poll_interval import poll_interval_schema
+from .poll_interval import PollInterval
 
 EMAIL = TextSelector(
     TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
@@ -161,18 +160,11 @@ class AmazonFlowMixin(ConfigFlow):
         )
 
 
-def options_schema(options: Mapping[str, Any]) -> vol.Schema:
-    """Return the Amazon options: how often to read the monitors."""
-    return poll_interval_schema(
-        options,
-        default=DEFAULT_POLL_INTERVAL,
-        minimum=MIN_POLL_INTERVAL,
-        maximum=MAX_POLL_INTERVAL,
-    )
-
-
-def options_warning(options: Mapping[str, Any]) -> str | None:
-    """Warn about polling faster than Amazon tolerates from unofficial clients."""
-    if options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL) < SAFE_POLL_INTERVAL:
-        return "amazon_poll_interval_short"
-    return None
+POLL_INTERVAL = PollInterval(
+    default=DEFAULT_POLL_INTERVAL,
+    minimum=MIN_POLL_INTERVAL,
+    maximum=MAX_POLL_INTERVAL,
+    # Amazon rate-limits unofficial clients that poll faster.
+    warn_below=SAFE_POLL_INTERVAL,
+    warning="amazon_poll_interval_short",
+)

@@ -20,7 +20,6 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from ..const import CONF_SOURCE, SOURCE_HUE
 from ..sources.hue.const import (
     CONF_API_VERSION,
-    CONF_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     MAX_POLL_INTERVAL,
     MIN_POLL_INTERVAL,
@@ -37,7 +36,7 @@ from ..sources.hue.pairing import (
     reusable_bridges,
 )
 from ..validation import vol
-from .poll_interval import poll_interval_schema
+from .poll_interval import PollInterval
 
 CONF_BRIDGE = "bridge"
 DEFAULT_PORTS = (None, 80, 443)
@@ -249,21 +248,11 @@ class HueFlowMixin(ConfigFlow):
         )
 
 
-def options_schema(options: Mapping[str, Any]) -> vol.Schema:
-    """Return the Hue options: how often to poll (v1, or v2 while its stream is down)."""
-    return poll_interval_schema(
-        options,
-        default=DEFAULT_POLL_INTERVAL,
-        minimum=MIN_POLL_INTERVAL,
-        maximum=MAX_POLL_INTERVAL,
-    )
-
-
-def options_warning(options: Mapping[str, Any]) -> str | None:
-    """Warn once when polling faster than the bridge comfortably serves."""
-    if (
-        float(options.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL))
-        < SHORT_POLL_WARNING
-    ):
-        return "hue_poll_interval_short"
-    return None
+POLL_INTERVAL = PollInterval(
+    default=DEFAULT_POLL_INTERVAL,
+    minimum=MIN_POLL_INTERVAL,
+    maximum=MAX_POLL_INTERVAL,
+    # Faster polling adds load that can make a bridge refuse requests.
+    warn_below=SHORT_POLL_WARNING,
+    warning="hue_poll_interval_short",
+)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
 
 from ..const import CONF_SOURCE, SOURCE_AMAZON, SOURCE_HUE
 from ..history import async_get_settings, async_save_settings
 from ..store import StoreSettings
 from ..validation import vol
 from . import amazon, hue
+from .poll_interval import number_box
 
 HISTORY = "history"
 RETENTION_DAYS = "retention_days"
@@ -27,30 +23,7 @@ SPOOL_MAX_READINGS = "spool_max_readings"
 MEGABYTE = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class SourceOptions:
-    """How one source describes its options, and what it warns about."""
-
-    schema: Callable[[Mapping[str, Any]], vol.Schema]
-    warning: Callable[[Mapping[str, Any]], str | None]
-
-
-SOURCE_OPTIONS = {
-    SOURCE_HUE: SourceOptions(hue.options_schema, hue.options_warning),
-    SOURCE_AMAZON: SourceOptions(amazon.options_schema, amazon.options_warning),
-}
-
-
-def _number(minimum: int, maximum: int, unit: str) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(
-            min=minimum,
-            max=maximum,
-            step=1,
-            mode=NumberSelectorMode.BOX,
-            unit_of_measurement=unit,
-        )
-    )
+SOURCE_OPTIONS = {SOURCE_HUE: hue.POLL_INTERVAL, SOURCE_AMAZON: amazon.POLL_INTERVAL}
 
 
 def _history_schema(settings: StoreSettings) -> vol.Schema:
@@ -60,13 +33,13 @@ def _history_schema(settings: StoreSettings) -> vol.Schema:
             vol.Optional(
                 RETENTION_DAYS,
                 description={"suggested_value": settings.retention_days},
-            ): _number(1, 36500, "d"),
+            ): number_box(1, 36500, "d"),
             vol.Required(
                 SIZE_BUDGET_MB, default=settings.size_budget_bytes // MEGABYTE
-            ): _number(10, 1_000_000, "MB"),
+            ): number_box(10, 1_000_000, "MB"),
             vol.Required(
                 SPOOL_MAX_READINGS, default=settings.spool_max_readings
-            ): _number(10_000, 10_000_000, "readings"),
+            ): number_box(10_000, 10_000_000, "readings"),
         }
     )
 
@@ -85,7 +58,7 @@ class HomeMonitorOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         if user_input is not None:
             history = user_input.pop(HISTORY, {})
-            warning = source.warning(user_input)
+            warning = source.warning_for(user_input)
             if warning is None or user_input == self._warned:
                 await async_save_settings(self.hass, _apply(settings, history))
                 return self.async_create_entry(data=user_input)
