@@ -21,10 +21,12 @@ MALFORMED = b'[{"data": {"listEndpoints": {"endpoints": [{"endpointId": "amzn1.'
 def json_reply(
     data: Any, status: int = 200, content_type: str = "application/json"
 ) -> web.Response:
+    # Amazon names the charset, as here; without it aiohttp guesses the encoding.
     return web.Response(
         body=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
         status=status,
         content_type=content_type,
+        charset="utf-8",
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from aioamazondevices import AmazonEchoApi, CannotAuthenticate, CannotConnect
 from aioamazondevices.exceptions import AmazonError as LibraryError
 from aiohttp import ClientError
+from bs4 import BeautifulSoup
 
 from ...const import LOGGER
 from .credentials import AmazonCredentials, stored_login_data
@@ -25,6 +26,12 @@ from .redact import protect
 from .transport import AmazonHttp
 
 AUTHORIZATION_CODE = "openid.oa2.authorization_code"
+
+# aioamazondevices parses every reply with BeautifulSoup, whose encoding
+# detection imports codec modules the first time it meets a kind of body. Meet
+# the usual kinds now, while the integration is imported off the event loop.
+for _body in (b'{"ascii":1}', "<p>\u00e9\u00e8 \u20ac</p>".encode()):
+    BeautifulSoup(_body, "html.parser")
 
 
 def _create_api(http: AmazonHttp, email: str, password: str, storage: Path) -> Any:
