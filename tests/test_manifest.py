@@ -141,3 +141,17 @@ async def test_home_assistant_loads_manifest_and_translations(
     translations = await async_get_translations(hass, "en", "config", [DOMAIN])
     key = f"component.{DOMAIN}.config.step.user.menu_options.hue"
     assert translations[key] == "Philips Hue bridge"
+
+
+def test_each_source_has_translated_options() -> None:
+    options = _load(INTEGRATION / "translations" / "en.json")["options"]["step"]
+    for source in ("hue", "amazon"):
+        step = options[source]
+        assert step["data"]["poll_interval"]
+        assert step["data_description"]["poll_interval"]
+        history = step["sections"]["history"]
+        assert set(history["data"]) == {
+            "retention_days",
+            "size_budget_mb",
+            "spool_max_readings",
+        }

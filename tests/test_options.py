@@ -27,7 +27,7 @@ async def test_options_save_source_and_history_settings(
     entry = await _loaded(hass, bridge)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "hue"
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],

@@ -52,8 +52,27 @@ class HomeMonitorOptionsFlow(OptionsFlowWithReload):
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        """Show the options of the entry's source."""
+        return await self._async_step_source(None)
+
+    async def async_step_hue(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Hue options and the history settings."""
+        return await self._async_step_source(user_input)
+
+    async def async_step_amazon(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Amazon options and the history settings."""
+        return await self._async_step_source(user_input)
+
+    async def _async_step_source(
+        self, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
         """Show the source's options and the history settings together."""
-        source = SOURCE_OPTIONS[self.config_entry.data[CONF_SOURCE]]
+        source_name = self.config_entry.data[CONF_SOURCE]
+        source = SOURCE_OPTIONS[source_name]
         settings = await async_get_settings(self.hass)
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -72,7 +91,9 @@ class HomeMonitorOptionsFlow(OptionsFlowWithReload):
                 )
             }
         )
-        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+        return self.async_show_form(
+            step_id=source_name, data_schema=schema, errors=errors
+        )
 
 
 def _apply(settings: StoreSettings, history: Mapping[str, Any]) -> StoreSettings:
