@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import closing
 from dataclasses import replace
+import sqlite3
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, EVENT_HOMEASSISTANT_FINAL_WRITE
@@ -15,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor import async_remove_config_entry_device
 from custom_components.home_monitor.const import DOMAIN, SOURCE_HUE
-from custom_components.home_monitor.history import get_store
+from custom_components.home_monitor.history import get_store, store_path
 from custom_components.home_monitor.store import HistoryStore
 from tests.hue.fixtures import SMALL_HOME, make_entry
 from tests.simulators.hue_bridge import HueBridgeSimulator
@@ -166,3 +168,22 @@ async def test_only_devices_gone_from_the_bridge_can_be_removed(
     assert await async_remove_config_entry_device(hass, entry, gone)
     assert coordinator.data
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_history_file_from_a_newer_version_stops_set_up_clearly(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = store_path(hass)
+
+    def _write_future_file() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA user_version = 99")
+
+    await hass.async_add_executor_job(_write_future_file)
+    entry = make_entry(bridge, bridge.add_app_key(), 1)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert "written by a newer version of Home Monitor" in caplog.text
+    assert get_store(hass) is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -42,7 +41,7 @@ async def async_get_config_entry_diagnostics(
                 "options": dict(entry.options),
             },
             "coordinator": runtime.coordinator.diagnostics(),
-            "store": asdict(runtime.store.status()),
+            "store": runtime.store.status().as_dict(),
         },
         TO_REDACT,
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
@@ -26,7 +27,7 @@ from .const import (
     STORE_FILENAME,
     STORE_SHUTDOWN_TIMEOUT,
 )
-from .store import HistoryStore, StoreSettings
+from .store import HistoryStore, SchemaTooNewError, StoreSettings
 
 SETTINGS_VERSION = 1
 
@@ -88,7 +89,14 @@ async def async_acquire_store(hass: HomeAssistant, entry_id: str) -> HistoryStor
     async with hass.data.setdefault(LOCK_KEY, asyncio.Lock()):
         if (handle := hass.data.get(STORE_KEY)) is None:
             store = HistoryStore(store_path(hass), await async_get_settings(hass))
-            await hass.async_add_executor_job(store.open)
+            try:
+                await hass.async_add_executor_job(store.open)
+            except SchemaTooNewError as err:
+                raise ConfigEntryError(
+                    translation_domain=DOMAIN,
+                    translation_key="store_too_new",
+                    translation_placeholders={"path": str(store_path(hass))},
+                ) from err
             handle = StoreHandle(store)
             handle.unsub_final_write = hass.bus.async_listen_once(
                 EVENT_HOMEASSISTANT_FINAL_WRITE, _final_write_listener(hass)
