@@ -139,3 +139,22 @@ def test_read_errors_are_store_errors(make_store: StoreFactory, db_path: Path) -
     db_path.write_bytes(b"garbage" * 1000)
     with pytest.raises(HistoryReadError):
         store.reader.readings()
+
+
+def test_export_keeps_spreadsheets_from_running_names_as_formulas(
+    make_store: StoreFactory, tmp_path: Path
+) -> None:
+    store = make_store()
+    store.upsert_device(
+        DeviceRecord(DEVICE, "hue", '=HYPERLINK("x")', location="@Hall")
+    )
+    store.enqueue(make_readings(2, value=lambda i: -5.0 - i))
+    assert store.flush(10)
+    target = tmp_path / "out.csv"
+    assert export_csv(store.reader, target) == 2
+    with target.open(encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert rows[0]["name"] == '\'=HYPERLINK("x")'
+    assert rows[0]["location"] == "'@Hall"
+    # Numbers stay numbers, minus sign included.
+    assert [row["value"] for row in rows] == ["-5.0", "-6.0"]

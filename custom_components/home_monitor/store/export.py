@@ -19,6 +19,14 @@ COLUMNS = (
     "unit",
 )
 
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    """Return user-named text so that a spreadsheet shows it instead of running it."""
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
 
 def export_csv(
     reader: HistoryReader,
@@ -45,9 +53,9 @@ def export_csv(
                     (
                         row.measured_at.isoformat(),
                         row.received_at.isoformat(),
-                        row.device_key,
-                        row.name,
-                        row.location or "",
+                        text_cell(row.device_key),
+                        text_cell(row.name),
+                        text_cell(row.location or ""),
                         row.source,
                         row.metric,
                         repr(row.value),
