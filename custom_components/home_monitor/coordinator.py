@@ -14,7 +14,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import DOMAIN, LOGGER
 from .models import DeviceRecord, Metric, Reading
-from .retry import BackoffPolicy, RetryEvent, RetryOutcome, RetryStats
+from .retry import BackoffPolicy, RetryEvent, RetryStats
 
 if TYPE_CHECKING:
     from .store import HistoryStore
@@ -103,8 +103,6 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
     def record_retry(self, event: RetryEvent) -> None:
         """Count a retry event and keep it in the store's event log."""
         self.retry_stats.record(event)
-        if event.outcome is RetryOutcome.RATE_LIMITED:
-            self.retry_stats.consecutive_rate_limits += 1
         LOGGER.debug(
             "%s %s attempt %s: %s (%s)",
             event.source,
@@ -177,10 +175,12 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
 
     @override
     def async_update_listeners(self) -> None:
-        """Notify entities, then drop devices that left the source if asked to."""
+        """Notify entities; after a good update, drop devices that left the source."""
         super().async_update_listeners()
-        if self.remove_stale_devices and self.last_update_success and self.data:
-            self._async_remove_stale_devices()
+        if self.last_update_success:
+            self.retry_stats.record_success()
+            if self.remove_stale_devices and self.data:
+                self._async_remove_stale_devices()
 
     @callback
     def _async_remove_stale_devices(self) -> None:

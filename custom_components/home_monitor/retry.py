@@ -135,10 +135,15 @@ class RetryStats:
                 self.exhausted += 1
             case RetryOutcome.RATE_LIMITED:
                 self.rate_limited += 1
+                self.consecutive_rate_limits += 1
             case RetryOutcome.AUTH:
                 self.auth_failures += 1
             case RetryOutcome.PERMANENT:
                 self.permanent += 1
+
+    def record_success(self) -> None:
+        """End the run of rate-limited cycles: a cycle succeeded."""
+        self.consecutive_rate_limits = 0
 
     def as_dict(self) -> dict[str, object]:
         """Return the counters as plain data."""

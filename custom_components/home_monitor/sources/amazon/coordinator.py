@@ -92,7 +92,6 @@ class AmazonCoordinator(HomeMonitorCoordinator):
             if err.failure.kind is not FailureKind.AUTH:
                 raise self._update_failed(err.failure) from None
             result = await self._read_after_refresh(err.failure, deadline)
-        self.retry_stats.consecutive_rate_limits = 0
         self.rate_limited_until = None
         async_login_works(self.hass, self.config_entry)
         self._problems.update(result.problems)
