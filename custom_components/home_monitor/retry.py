@@ -24,9 +24,13 @@ from datetime import datetime
 from enum import StrEnum
 import random
 import time
+from typing import Final
 
 import aiohttp
 from homeassistant.util import dt as dt_util
+
+CYCLE_SHARE: Final = 0.8
+"""Share of a poll interval one update cycle may spend, retries included."""
 
 
 class FailureKind(StrEnum):
