@@ -7,7 +7,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.history import async_get_settings, get_store
-from custom_components.home_monitor.sources.hue.const import CONF_POLL_INTERVAL
+from custom_components.home_monitor.const import CONF_POLL_INTERVAL
 from custom_components.home_monitor.store import StoreSettings
 from tests.hue.fixtures import make_entry
 from tests.simulators.hue_bridge import HueBridgeSimulator

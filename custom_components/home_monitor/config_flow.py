@@ -10,8 +10,8 @@ from homeassistant.core import callback
 
 from .const import CONF_SOURCE, DOMAIN, SOURCE_AMAZON, SOURCE_HUE
 from .flows.amazon import AmazonFlowMixin
-from .flows.hue import HueFlowMixin
 from .flows.options import HomeMonitorOptionsFlow
+from .sources.hue import HueFlowMixin
 
 
 class HomeMonitorConfigFlow(HueFlowMixin, AmazonFlowMixin, domain=DOMAIN):

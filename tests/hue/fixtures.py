@@ -16,12 +16,14 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
-from custom_components.home_monitor.retry import BackoffPolicy
-from custom_components.home_monitor.sources.hue.const import (
-    CONF_API_VERSION,
+from custom_components.home_monitor.const import (
     CONF_POLL_INTERVAL,
+    CONF_SOURCE,
+    DOMAIN,
+    SOURCE_HUE,
 )
+from custom_components.home_monitor.retry import BackoffPolicy
+from custom_components.home_monitor.sources.hue import CONF_API_VERSION
 from custom_components.home_monitor.sources.hue.coordinator import HueCoordinator
 from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
 from tests.store.contents import stored_events

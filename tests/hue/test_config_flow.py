@@ -11,11 +11,13 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
-from custom_components.home_monitor.sources.hue.const import (
-    CONF_API_VERSION,
+from custom_components.home_monitor.const import (
     CONF_POLL_INTERVAL,
+    CONF_SOURCE,
+    DOMAIN,
+    SOURCE_HUE,
 )
+from custom_components.home_monitor.sources.hue import CONF_API_VERSION
 from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
 
 from .fixtures import make_entry, wait_for

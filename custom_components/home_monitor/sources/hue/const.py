@@ -1,17 +1,21 @@
 """Constants of the Hue source."""
 
+__all__ = ["CONF_POLL_INTERVAL"]
+
 from datetime import timedelta
 from typing import Final
 
+from ...const import CONF_POLL_INTERVAL
 from ...retry import BackoffPolicy
 
 # Entry data (the same keys Home Assistant's own hue integration stores).
 CONF_API_VERSION: Final = "api_version"
-# Options.
-CONF_POLL_INTERVAL: Final = "poll_interval"
+# Poll interval option, in seconds.
 DEFAULT_POLL_INTERVAL: Final = 10
 MIN_POLL_INTERVAL: Final = 2
 MAX_POLL_INTERVAL: Final = 300
+# Faster polling adds load that can make a bridge refuse requests.
+SHORT_POLL_WARNING: Final = 5
 
 HUE_DOMAIN: Final = "hue"  # Home Assistant's own Hue integration
 DEVICE_TYPE_PREFIX: Final = "home-monitor#"
@@ -21,8 +25,6 @@ MANUFACTURER: Final = "Signify Netherlands B.V."
 REQUEST_TIMEOUT: Final = 10.0
 # Budget for the first state read of a v2 bridge (several requests).
 SETUP_BUDGET: Final = timedelta(seconds=30)
-# Share of the poll interval a polling cycle may use, retries included.
-CYCLE_SHARE: Final = 0.8
 
 # Transient failures (refused/reset, timeouts, 503, 429) are retried inside a cycle.
 HUE_POLICY: Final = BackoffPolicy(

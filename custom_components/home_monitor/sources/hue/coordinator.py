@@ -21,14 +21,13 @@ from homeassistant.util import dt as dt_util
 from ...const import LOGGER, SOURCE_HUE
 from ...coordinator import HomeMonitorConfigEntry, SourceDevice
 from ...models import DeviceRecord
-from ...retry import RetryError
+from ...retry import CYCLE_SHARE, RetryError
 from ...store import HistoryStore
 from .client_v1 import HueV1Client
 from .client_v2 import HueV2Client, RetryCall
 from .const import (
     CONF_API_VERSION,
     CONF_POLL_INTERVAL,
-    CYCLE_SHARE,
     DEFAULT_POLL_INTERVAL,
     HUE_POLICY,
     MANUFACTURER,
