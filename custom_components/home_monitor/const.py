@@ -1,8 +1,18 @@
-"""Constants for Home Monitor."""
+"""Constants for Home Monitor, and the schema library it validates with.
+
+Home Assistant replaced voluptuous with probatio and aliases `voluptuous` to
+it at start-up, so importing `voluptuous` gives the right library at run time
+on every supported release; type checking uses probatio's types.
+"""
 
 from datetime import timedelta
 import logging
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import probatio as vol
+else:
+    import voluptuous as vol
 
 DOMAIN: Final = "home_monitor"
 LOGGER = logging.getLogger(__package__)
@@ -11,6 +21,14 @@ LOGGER = logging.getLogger(__package__)
 CONF_SOURCE: Final = "source"
 SOURCE_HUE: Final = "hue"
 SOURCE_AMAZON: Final = "amazon"
+
+# Entry option of every source: seconds between two polls.
+CONF_POLL_INTERVAL: Final = "poll_interval"
+
+# A device time further ahead of HA's clock than this is not trusted.
+CLOCK_FUTURE_TOLERANCE: Final = timedelta(minutes=5)
+# A device whose clock is not trusted is logged at most this often.
+CLOCK_LOG_INTERVAL: Final = timedelta(hours=1)
 
 # Where the shared history store lives, relative to the HA config directory.
 STORE_DIRECTORY: Final = DOMAIN
@@ -23,3 +41,20 @@ STORE_SHUTDOWN_TIMEOUT: Final = timedelta(seconds=20)
 # constants in favour of enums that 2026.3 does not have.
 MICROGRAMS_PER_CUBIC_METER: Final = "μg/m³"
 PARTS_PER_MILLION: Final = "ppm"
+
+__all__ = [
+    "CLOCK_FUTURE_TOLERANCE",
+    "CLOCK_LOG_INTERVAL",
+    "CONF_POLL_INTERVAL",
+    "CONF_SOURCE",
+    "DOMAIN",
+    "LOGGER",
+    "MICROGRAMS_PER_CUBIC_METER",
+    "PARTS_PER_MILLION",
+    "SOURCE_AMAZON",
+    "SOURCE_HUE",
+    "STORE_DIRECTORY",
+    "STORE_FILENAME",
+    "STORE_SHUTDOWN_TIMEOUT",
+    "vol",
+]

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
+from .const import CLOCK_FUTURE_TOLERANCE, CLOCK_LOG_INTERVAL, DOMAIN, LOGGER
 from .models import DeviceRecord, Metric, Reading
 from .retry import BackoffPolicy, RetryEvent, RetryStats
 
@@ -40,6 +41,15 @@ class SourceDevice:
         if metric in self.unavailable:
             return False
         return self.online or metric is Metric.CONNECTIVITY
+
+
+@dataclass(slots=True)
+class _Series:
+    """What the coordinator last saw and stored of one (device, metric)."""
+
+    seen_at: datetime
+    value: float
+    stored_at: datetime
 
 
 @dataclass(slots=True)
@@ -80,7 +90,10 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         self.hub_device: DeviceRecord | None = None
         self.hub_device_id: str | None = None
         self._known_devices: dict[str, DeviceRecord] = {}
+        self._series: dict[tuple[str, Metric], _Series] = {}
+        self._clock_logged: dict[str, datetime] = {}
         self.readings_mirrored = 0
+        self.readings_retimed = 0
 
     @override
     async def _async_setup(self) -> None:
@@ -128,14 +141,69 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         readings: Iterable[Reading],
         devices: Iterable[SourceDevice] = (),
     ) -> None:
-        """Hand readings to the store, registering new or changed devices first."""
+        """Hand the new readings to the store, registering new or changed devices first.
+
+        This is the only place that decides what is stored: a reading is new
+        when its value changed, or, when it carries a device time, its time
+        changed. A device time the clock guard refuses is replaced by HA's.
+        """
         for device in devices:
             if self._known_devices.get(device.record.device_key) != device.record:
                 self._upsert_device(device.record)
-        batch = list(readings)
+        batch = [
+            stored
+            for reading in readings
+            if (stored := self._admit(reading, dt_util.utcnow())) is not None
+        ]
         if batch:
             self.store.enqueue(batch)
             self.readings_mirrored += len(batch)
+
+    def _admit(self, reading: Reading, now: datetime) -> Reading | None:
+        """Return the reading to store (retimed if need be), or None for a repeat."""
+        key = (reading.device_key, reading.metric)
+        series = self._series.get(key)
+        if (
+            series is not None
+            and reading.value == series.value
+            and (not reading.device_time or reading.measured_at == series.seen_at)
+        ):
+            return None
+        stored = reading
+        if reading.device_time and (
+            reading.measured_at > now + CLOCK_FUTURE_TOLERANCE
+            or (series is not None and reading.measured_at < series.stored_at)
+        ):
+            stored = replace(reading, measured_at=now, device_time=False)
+            self._record_retimed(reading, now)
+        self._series[key] = _Series(
+            reading.measured_at, reading.value, stored.measured_at
+        )
+        return stored
+
+    def _record_retimed(self, reading: Reading, now: datetime) -> None:
+        """Keep the device time of a retimed reading; log it once an hour per device."""
+        self.readings_retimed += 1
+        self.store.record_event(
+            "clock",
+            self.source,
+            {
+                "device_key": reading.device_key,
+                "metric": str(reading.metric),
+                "device_time": reading.measured_at.isoformat(),
+                "stored_at": now.isoformat(),
+            },
+        )
+        last = self._clock_logged.get(reading.device_key)
+        if last is None or now - last >= CLOCK_LOG_INTERVAL:
+            self._clock_logged[reading.device_key] = now
+            LOGGER.warning(
+                "%s reported %s for a reading taken at %s; storing it at the time "
+                "Home Assistant received it (further ones are logged hourly)",
+                reading.device_key,
+                reading.measured_at.isoformat(),
+                now.isoformat(),
+            )
 
     @callback
     def async_publish(
@@ -158,6 +226,7 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
                 self.update_interval.total_seconds() if self.update_interval else None
             ),
             "readings_mirrored": self.readings_mirrored,
+            "readings_retimed": self.readings_retimed,
             "retry": self.retry_stats.as_dict(),
             "devices": {
                 key: {
@@ -173,19 +242,22 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
             "source_details": self.source_diagnostics(),
         }
 
+    async def _async_poll(self) -> dict[str, SourceDevice]:
+        """Read the source once and return its devices; sources implement this."""
+        raise NotImplementedError
+
     @override
-    def async_update_listeners(self) -> None:
-        """Notify entities; after a good update, drop devices that left the source."""
-        super().async_update_listeners()
-        if self.last_update_success:
-            self.retry_stats.record_success()
-            if self.remove_stale_devices and self.data:
-                self._async_remove_stale_devices()
+    async def _async_update_data(self) -> dict[str, SourceDevice]:
+        """Poll the source; after a good poll, drop devices that left the source."""
+        devices = await self._async_poll()
+        self.retry_stats.record_success()
+        if self.remove_stale_devices and devices:
+            self._async_remove_stale_devices(set(devices))
+        return devices
 
     @callback
-    def _async_remove_stale_devices(self) -> None:
+    def _async_remove_stale_devices(self, current: set[str]) -> None:
         registry = dr.async_get(self.hass)
-        current = set(self.data)
         if self.hub_device is not None:
             current.add(self.hub_device.device_key)
         for device in dr.async_entries_for_config_entry(

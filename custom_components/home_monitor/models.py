@@ -28,8 +28,12 @@ class Reading:
     `device_key` is globally unique and stable across restarts, for example
     ``hue:<bridge id>:<device id>`` or ``amazon:<customer id>:<serial>``.
     `measured_at` is the time the device says the value was taken (timezone
-    aware, UTC); the store keeps one row per (device, metric, measured_at),
-    so handing it the same sample twice stores it once.
+    aware, UTC). `device_time` is False when the source had no device time
+    and used the time it received the value instead (or the coordinator
+    replaced a device time it could not trust). The coordinator decides which
+    readings are new; the store keeps one row per (device, metric,
+    measured_at) and stores a different value at a taken time a millisecond
+    later.
     """
 
     device_key: str
@@ -37,6 +41,7 @@ class Reading:
     value: float
     unit: str | None
     measured_at: datetime
+    device_time: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,11 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import DOMAIN, vol
 from .history import get_store
 from .models import Metric
 from .store import HistoryStore, StoreError
 from .store.export import export_csv
-from .validation import vol
 
 SERVICE_GET_HISTORY = "get_history"
 SERVICE_EXPORT_HISTORY = "export_history"

@@ -9,10 +9,9 @@ from typing import Any
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.data_entry_flow import section
 
-from ..const import CONF_SOURCE, SOURCE_AMAZON, SOURCE_HUE
+from ..const import CONF_SOURCE, SOURCE_AMAZON, SOURCE_HUE, vol
 from ..history import async_get_settings, async_save_settings
 from ..store import StoreSettings
-from ..validation import vol
 from . import amazon, hue
 from .poll_interval import number_box
 

@@ -12,9 +12,7 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
 )
 
-from ..validation import vol
-
-CONF_POLL_INTERVAL = "poll_interval"
+from ..const import CONF_POLL_INTERVAL, vol
 
 
 def number_box(minimum: int, maximum: int, unit: str) -> NumberSelector:

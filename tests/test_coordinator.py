@@ -1,0 +1,246 @@
+"""The base coordinator: what goes to the history store, and the update path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar, override
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN
+from custom_components.home_monitor.coordinator import (
+    HomeMonitorConfigEntry,
+    HomeMonitorCoordinator,
+    SourceDevice,
+)
+from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
+from custom_components.home_monitor.retry import RetryEvent, RetryOutcome
+from custom_components.home_monitor.store import HistoryStore, StoreSettings
+from tests.store.contents import stored_events, stored_readings
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+DEVICE = "test:bridge:sensor"
+OTHER = "test:bridge:other"
+
+
+def _device(key: str) -> SourceDevice:
+    return SourceDevice(
+        DeviceRecord(key, "test", key.rsplit(":", 1)[-1]),
+        frozenset({Metric.TEMPERATURE}),
+    )
+
+
+class _Coordinator(HomeMonitorCoordinator):
+    """A source whose poll returns whatever the test put in `devices`."""
+
+    source: ClassVar[str] = "test"
+    remove_stale_devices: ClassVar[bool] = True
+
+    def __init__(
+        self, hass: HomeAssistant, entry: HomeMonitorConfigEntry, store: HistoryStore
+    ) -> None:
+        super().__init__(hass, entry, store, update_interval=None)
+        self.devices: dict[str, SourceDevice] = {DEVICE: _device(DEVICE)}
+
+    @override
+    async def _async_poll(self) -> dict[str, SourceDevice]:
+        return dict(self.devices)
+
+
+def _reading(value: float, at: datetime, *, device_time: bool = True) -> Reading:
+    return Reading(DEVICE, Metric.TEMPERATURE, value, "°C", at, device_time)
+
+
+@pytest.fixture
+async def store(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[HistoryStore]:
+    """Return a real store on a file of the test's own."""
+    history = HistoryStore(tmp_path / "history.db", StoreSettings())
+    await hass.async_add_executor_job(history.open)
+    yield history
+    await hass.async_add_executor_job(history.close, 10)
+
+
+@pytest.fixture
+def coordinator(
+    hass: HomeAssistant, store: HistoryStore, freezer: FrozenDateTimeFactory
+) -> _Coordinator:
+    """Return the test source's coordinator, at a fixed time."""
+    freezer.move_to(NOW)
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_SOURCE: "test"}, title="Test")
+    entry.add_to_hass(hass)
+    return _Coordinator(hass, entry, store)
+
+
+async def _stored(hass: HomeAssistant, store: HistoryStore) -> list[Reading]:
+    return await hass.async_add_executor_job(stored_readings, store)
+
+
+async def _clock_events(hass: HomeAssistant, store: HistoryStore) -> list[dict]:
+    events = await hass.async_add_executor_job(stored_events, store)
+    return [detail for kind, _, detail in events if kind == "clock"]
+
+
+async def test_a_reading_from_the_future_does_not_stop_the_history(
+    hass: HomeAssistant,
+    coordinator: _Coordinator,
+    store: HistoryStore,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    future = datetime(2099, 1, 1, tzinfo=UTC)
+    coordinator.mirror([_reading(20.0, future)])
+    # The bridge repeats the future sample: a repeat, stored once.
+    coordinator.mirror([_reading(20.0, future)])
+    freezer.tick(timedelta(seconds=30))
+    coordinator.mirror([_reading(21.0, NOW + timedelta(seconds=30))])
+    freezer.tick(timedelta(seconds=30))
+    coordinator.mirror([_reading(22.0, NOW + timedelta(minutes=1))])
+
+    assert [(r.value, r.measured_at) for r in await _stored(hass, store)] == [
+        (20.0, NOW),
+        (21.0, NOW + timedelta(seconds=30)),
+        (22.0, NOW + timedelta(minutes=1)),
+    ]
+    assert await _clock_events(hass, store) == [
+        {
+            "device_key": DEVICE,
+            "metric": "temperature",
+            "device_time": future.isoformat(),
+            "stored_at": NOW.isoformat(),
+        }
+    ]
+    assert coordinator.diagnostics()["readings_retimed"] == 1
+    assert caplog.text.count("storing it at the time Home Assistant received") == 1
+
+
+async def test_a_time_just_ahead_is_trusted(
+    hass: HomeAssistant, coordinator: _Coordinator, store: HistoryStore
+) -> None:
+    ahead = NOW + timedelta(minutes=4)
+    coordinator.mirror([_reading(20.0, ahead)])
+    assert [r.measured_at for r in await _stored(hass, store)] == [ahead]
+    assert coordinator.readings_retimed == 0
+
+
+async def test_a_clock_stepped_back_keeps_every_reading(
+    hass: HomeAssistant,
+    coordinator: _Coordinator,
+    store: HistoryStore,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coordinator.mirror([_reading(20.0, NOW)])
+    # The bridge clock steps back ten minutes; its readings keep coming.
+    received = []
+    for minute in range(1, 4):
+        freezer.tick(timedelta(minutes=1))
+        received.append(NOW + timedelta(minutes=minute))
+        coordinator.mirror(
+            [_reading(20.0 + minute, NOW + timedelta(minutes=minute - 10))]
+        )
+    # Much later the device is back on time, and trusted again.
+    freezer.tick(timedelta(hours=2))
+    coordinator.mirror([_reading(30.0, NOW + timedelta(hours=2, minutes=3))])
+
+    assert [(r.value, r.measured_at) for r in await _stored(hass, store)] == [
+        (20.0, NOW),
+        (21.0, received[0]),
+        (22.0, received[1]),
+        (23.0, received[2]),
+        (30.0, NOW + timedelta(hours=2, minutes=3)),
+    ]
+    events = await _clock_events(hass, store)
+    assert [e["device_time"] for e in events] == [
+        (NOW + timedelta(minutes=m)).isoformat() for m in (-9, -8, -7)
+    ]
+    assert coordinator.readings_retimed == 3
+    # Three retimed readings within an hour: one log line.
+    assert caplog.text.count("storing it at the time Home Assistant received") == 1
+
+
+async def test_the_clock_warning_repeats_hourly_per_device(
+    coordinator: _Coordinator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    future = datetime(2099, 1, 1, tzinfo=UTC)
+    for step in range(4):
+        coordinator.mirror(
+            [
+                _reading(float(step), future),
+                Reading(OTHER, Metric.TEMPERATURE, float(step), "°C", future),
+            ]
+        )
+        freezer.tick(timedelta(minutes=40))
+    assert coordinator.readings_retimed == 8
+    # At 0, 80 and 120 minutes... 0 and 80 for each device: 2 x 2 lines.
+    assert caplog.text.count("storing it at the time Home Assistant received") == 4
+
+
+async def test_repeats_are_stored_once_and_changes_always(
+    hass: HomeAssistant,
+    coordinator: _Coordinator,
+    store: HistoryStore,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    later = NOW + timedelta(seconds=10)
+    coordinator.mirror([_reading(20.0, NOW), _reading(20.0, NOW)])
+    coordinator.mirror([_reading(20.0, NOW)])
+    # A changed value at the same device time is stored too (a millisecond on).
+    coordinator.mirror([_reading(20.5, NOW)])
+    # The same value at a new device time is a new sample.
+    coordinator.mirror([_reading(20.5, later)])
+    # Without a device time, only a changed value is new.
+    freezer.tick(timedelta(seconds=20))
+    untimed = NOW + timedelta(seconds=20)
+    coordinator.mirror([Reading(OTHER, Metric.BATTERY, 90.0, "%", untimed, False)])
+    freezer.tick(timedelta(seconds=20))
+    coordinator.mirror(
+        [
+            Reading(
+                OTHER, Metric.BATTERY, 90.0, "%", untimed + timedelta(seconds=20), False
+            )
+        ]
+    )
+
+    stored = await _stored(hass, store)
+    assert [(r.device_key, r.value, r.measured_at) for r in stored] == [
+        (DEVICE, 20.0, NOW),
+        (DEVICE, 20.5, NOW + timedelta(milliseconds=1)),
+        (DEVICE, 20.5, later),
+        (OTHER, 90.0, untimed),
+    ]
+    assert coordinator.readings_mirrored == 4
+    assert coordinator.readings_retimed == 0
+
+
+async def test_a_good_poll_ends_the_retry_streak_and_removes_stale_devices(
+    hass: HomeAssistant,
+    coordinator: _Coordinator,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    entry = coordinator.config_entry
+    for key in (DEVICE, OTHER):
+        device_registry.async_get_or_create(
+            config_entry_id=entry.entry_id, identifiers={(DOMAIN, key)}
+        )
+    coordinator.record_retry(
+        RetryEvent("test", "poll", 1, "http_429", RetryOutcome.RATE_LIMITED, 60.0)
+    )
+    assert coordinator.retry_stats.consecutive_rate_limits == 1
+
+    await coordinator.async_refresh()
+
+    assert coordinator.last_update_success
+    assert coordinator.retry_stats.consecutive_rate_limits == 0
+    assert {
+        key
+        for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+        for _, key in device.identifiers
+    } == {DEVICE}
