@@ -12,11 +12,15 @@ from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_AMAZON
+from custom_components.home_monitor.const import (
+    CONF_POLL_INTERVAL,
+    CONF_SOURCE,
+    DOMAIN,
+    SOURCE_AMAZON,
+)
 from custom_components.home_monitor.sources.amazon.const import (
     CONF_CODE,
     CONF_LOGIN_DATA,
-    CONF_POLL_INTERVAL,
 )
 from custom_components.home_monitor.sources.amazon.transport import SIMULATOR_ENV
 from tests.simulators.alexa import AlexaSimulator, Fault, Target

@@ -13,12 +13,12 @@ CONF_LOGIN_DATA: Final = "login_data"
 CONF_CODE: Final = "code"
 
 # Options.
-CONF_POLL_INTERVAL: Final = "poll_interval"
+
 DEFAULT_POLL_INTERVAL: Final = 300
 MIN_POLL_INTERVAL: Final = 60
 MAX_POLL_INTERVAL: Final = 3600
 # Amazon throttles unofficial clients; below this the options form warns.
-SAFE_POLL_INTERVAL: Final = 120
+SHORT_POLL_WARNING: Final = 120
 
 # The account's monitors are looked up again after this long.
 DISCOVERY_INTERVAL: Final = timedelta(days=1)

@@ -25,10 +25,10 @@ from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from ...const import DOMAIN, LOGGER, SOURCE_AMAZON
+from ...const import CONF_POLL_INTERVAL, DOMAIN, LOGGER, SOURCE_AMAZON
 from ...coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator, SourceDevice
-from ...models import Metric, Reading
 from ...retry import (
+    CYCLE_SHARE,
     BackoffPolicy,
     Failure,
     FailureKind,
@@ -36,7 +36,7 @@ from ...retry import (
     async_call_with_retry,
 )
 from .account import AmazonAccount
-from .const import CONF_LOGIN_DATA, CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL
+from .const import CONF_LOGIN_DATA, DEFAULT_POLL_INTERVAL
 from .errors import classify
 from .login_expiry import async_login_expired, async_login_works
 from .problems import ProblemLog
@@ -45,8 +45,6 @@ from .readings import PollResult
 if TYPE_CHECKING:
     from ...store import HistoryStore
 
-# Share of the poll interval a cycle may spend retrying.
-CYCLE_BUDGET = 0.8
 FAILURE_KEYS = {
     FailureKind.TRANSIENT: "amazon_unreachable",
     FailureKind.RATE_LIMITED: "amazon_rate_limited",
@@ -79,13 +77,12 @@ class AmazonCoordinator(HomeMonitorCoordinator):
         super().__init__(hass, entry, store, update_interval=timedelta(seconds=seconds))
         self.account = account
         self.rate_limited_until: datetime | None = None
-        self._last_sample: dict[tuple[str, Metric], datetime] = {}
         self._problems = ProblemLog(LOGGER)
 
     @override
-    async def _async_update_data(self) -> dict[str, SourceDevice]:
+    async def _async_poll(self) -> dict[str, SourceDevice]:
         """Read every monitor once; map failures to HA's exceptions."""
-        deadline = time.monotonic() + self._interval() * CYCLE_BUDGET
+        deadline = time.monotonic() + self._interval() * CYCLE_SHARE
         try:
             result = await self._read(deadline)
         except RetryError as err:
@@ -95,7 +92,7 @@ class AmazonCoordinator(HomeMonitorCoordinator):
         self.rate_limited_until = None
         async_login_works(self.hass, self.config_entry)
         self._problems.update(result.problems)
-        self.mirror(self._new_samples(result.readings), result.devices.values())
+        self.mirror(result.readings, result.devices.values())
         return result.devices
 
     async def _read(self, deadline: float) -> PollResult:
@@ -188,16 +185,6 @@ class AmazonCoordinator(HomeMonitorCoordinator):
             translation_placeholders=placeholders,
             retry_after=retry_after,
         )
-
-    def _new_samples(self, readings: list[Reading]) -> list[Reading]:
-        """Drop samples already handed to the store (Amazon serves them again)."""
-        fresh = []
-        for reading in readings:
-            key = (reading.device_key, reading.metric)
-            if self._last_sample.get(key) != reading.measured_at:
-                self._last_sample[key] = reading.measured_at
-                fresh.append(reading)
-        return fresh
 
     @override
     def source_diagnostics(self) -> dict[str, Any]:
