@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.home_monitor import async_remove_config_entry_device
 from custom_components.home_monitor.const import DOMAIN, SOURCE_HUE
 from custom_components.home_monitor.history import get_store, store_path
+from custom_components.home_monitor.sources import SOURCE_FACTORIES
 from custom_components.home_monitor.store import HistoryStore
 from tests.hue.fixtures import SMALL_HOME, make_entry
 from tests.simulators.hue_bridge import HueBridgeSimulator
@@ -143,6 +144,25 @@ async def test_failed_set_up_releases_the_store(
     assert not store_opens[0].status().open
     assert get_store(hass) is None
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_set_up_that_raises_releases_the_store(
+    hass: HomeAssistant,
+    bridge: HueBridgeSimulator,
+    store_opens: list[HistoryStore],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def _broken(*args: object) -> None:
+        raise RuntimeError("broken source")
+
+    monkeypatch.setitem(SOURCE_FACTORIES, SOURCE_HUE, _broken)
+    entry = make_entry(bridge, bridge.add_app_key(), 1)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert len(store_opens) == 1
+    assert not store_opens[0].status().open
+    assert get_store(hass) is None
 
 
 async def test_only_devices_gone_from_the_bridge_can_be_removed(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
@@ -27,19 +29,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: HomeMonitorConfigEntry) -> bool:
     """Set up one Hue bridge or Amazon account."""
     store = await async_acquire_store(hass, entry.entry_id)
-    try:
-        coordinator = await SOURCE_FACTORIES[entry.data[CONF_SOURCE]](
-            hass, entry, store
-        )
-        entry.runtime_data = HomeMonitorRuntime(coordinator, store)
-        try:
-            await coordinator.async_config_entry_first_refresh()
-        except BaseException:
-            await coordinator.async_shutdown()
-            raise
-    except BaseException:
-        await async_release_store(hass, entry.entry_id)
-        raise
+    # Home Assistant runs these after an unload and after a failed set-up alike.
+    entry.async_on_unload(partial(async_release_store, hass, entry.entry_id))
+    coordinator = SOURCE_FACTORIES[entry.data[CONF_SOURCE]](hass, entry, store)
+    entry.runtime_data = HomeMonitorRuntime(coordinator, store)
+    await coordinator.async_config_entry_first_refresh()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -48,11 +42,7 @@ async def async_unload_entry(
     hass: HomeAssistant, entry: HomeMonitorConfigEntry
 ) -> bool:
     """Unload an entry; the last one out closes the history store."""
-    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
-        return False
-    await entry.runtime_data.coordinator.async_shutdown()
-    await async_release_store(hass, entry.entry_id)
-    return True
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_config_entry_device(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.core import HomeAssistant
@@ -15,11 +15,10 @@ if TYPE_CHECKING:
     from ..store import HistoryStore
 
 type SourceFactory = Callable[
-    [HomeAssistant, HomeMonitorConfigEntry, HistoryStore],
-    Awaitable[HomeMonitorCoordinator],
+    [HomeAssistant, HomeMonitorConfigEntry, HistoryStore], HomeMonitorCoordinator
 ]
 
 SOURCE_FACTORIES: Final[dict[str, SourceFactory]] = {
-    SOURCE_HUE: hue.async_create_coordinator,
-    SOURCE_AMAZON: amazon.async_create_coordinator,
+    SOURCE_HUE: hue.create_coordinator,
+    SOURCE_AMAZON: amazon.create_coordinator,
 }

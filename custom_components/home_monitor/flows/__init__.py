@@ -1,1 +1,0 @@
-"""Config and options flow steps, one module per source."""
