@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResult, FlowResultType, section
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.home_monitor.const import CONF_POLL_INTERVAL, vol
 from custom_components.home_monitor.history import async_get_settings, get_store
-from custom_components.home_monitor.const import CONF_POLL_INTERVAL
 from custom_components.home_monitor.store import StoreSettings
 from tests.hue.fixtures import make_entry
 from tests.simulators.hue_bridge import HueBridgeSimulator
+
+
+def _displayed(schema: vol.Schema) -> dict[str, Any]:
+    """Return what a form shows: each field's default or suggested value."""
+    shown: dict[str, Any] = {}
+    for key, value in schema.schema.items():
+        if isinstance(value, section):
+            shown[str(key)] = _displayed(value.schema)
+        elif (default := key.default) is not vol.UNDEFINED:
+            shown[str(key)] = default()
+        elif (suggested := (key.description or {}).get("suggested_value")) is not None:
+            shown[str(key)] = suggested
+    return shown
+
+
+def _shown(result: FlowResult) -> dict[str, Any]:
+    schema = result["data_schema"]
+    assert schema is not None
+    return _displayed(schema)
 
 
 async def _loaded(hass: HomeAssistant, bridge: HueBridgeSimulator) -> MockConfigEntry:
@@ -98,4 +119,70 @@ async def test_option_warning_is_shown_once_then_accepted(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.options == {CONF_POLL_INTERVAL: 2}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_history_edits_survive_the_warning(
+    hass: HomeAssistant, bridge: HueBridgeSimulator
+) -> None:
+    entry = await _loaded(hass, bridge)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_POLL_INTERVAL: 2,
+            "history": {
+                "retention_days": 30,
+                "size_budget_mb": 200,
+                "spool_max_readings": 20_000,
+            },
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "hue_poll_interval_short"}
+    # The user confirms the form as it is shown.
+    shown = _shown(result)
+    assert shown == {
+        CONF_POLL_INTERVAL: 2,
+        "history": {
+            "retention_days": 30,
+            "size_budget_mb": 200,
+            "spool_max_readings": 20_000,
+        },
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_POLL_INTERVAL: 2}
+    assert await async_get_settings(hass) == StoreSettings(
+        retention_days=30, size_budget_bytes=200_000_000, spool_max_readings=20_000
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_cleared_retention_survives_the_warning(
+    hass: HomeAssistant, bridge: HueBridgeSimulator
+) -> None:
+    entry = await _loaded(hass, bridge)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_POLL_INTERVAL: 10, "history": {"retention_days": 90}},
+    )
+    assert (await async_get_settings(hass)).retention_days == 90
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert _shown(result)["history"]["retention_days"] == 90
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_POLL_INTERVAL: 2, "history": {"size_budget_mb": 300}}
+    )
+    assert result["errors"] == {"base": "hue_poll_interval_short"}
+    shown = _shown(result)
+    assert "retention_days" not in shown["history"]
+    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    settings = await async_get_settings(hass)
+    assert (settings.retention_days, settings.size_budget_bytes) == (None, 300_000_000)
     assert await hass.config_entries.async_unload(entry.entry_id)

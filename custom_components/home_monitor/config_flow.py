@@ -206,10 +206,11 @@ class HomeMonitorOptionsFlow(OptionsFlowWithReload):
         settings = await async_get_settings(self.hass)
         errors: dict[str, str] = {}
         if user_input is not None:
-            history = user_input.pop(HISTORY, {})
+            # The form is shown again with what was submitted, history included.
+            settings = _apply(settings, user_input.pop(HISTORY, {}))
             warning = source.warning_for(user_input)
             if warning is None or user_input == self._warned:
-                await async_save_settings(self.hass, _apply(settings, history))
+                await async_save_settings(self.hass, settings)
                 return self.async_create_entry(data=user_input)
             # Shown once; submitting the same values again accepts them.
             self._warned = dict(user_input)
