@@ -120,6 +120,7 @@ class RetryStats:
     auth_failures: int = 0
     permanent: int = 0
     consecutive_rate_limits: int = 0
+    probing: bool = False
     last_failure: str | None = None
     last_failure_at: datetime | None = None
     by_reason: dict[str, int] = field(default_factory=dict)
@@ -137,6 +138,7 @@ class RetryStats:
                 self.retries += 1
             case RetryOutcome.EXHAUSTED:
                 self.exhausted += 1
+                self.probing = True
             case RetryOutcome.RATE_LIMITED:
                 self.rate_limited += 1
                 self.consecutive_rate_limits += 1
@@ -146,8 +148,9 @@ class RetryStats:
                 self.permanent += 1
 
     def record_success(self) -> None:
-        """End the run of rate-limited cycles: a cycle succeeded."""
+        """End the run of rate-limited cycles and probing: an update succeeded."""
         self.consecutive_rate_limits = 0
+        self.probing = False
 
     def as_dict(self) -> dict[str, object]:
         """Return the counters as plain data."""
@@ -214,13 +217,20 @@ async def async_call_with_retry[T](
     deadline: float | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    stats: RetryStats | None = None,
 ) -> T:
     """Run `call`, retrying transient failures under `policy`.
 
     `deadline` is a `clock()` value; a retry whose wait would pass it is not
     started, so a cycle never overruns its interval. Raises `RetryError` with
     the last failure when the call fails for good.
+
+    With the source's `stats`, a call made while the source is probing (a
+    call failed for good and no call or update has succeeded since) gets one
+    attempt: during an outage each cycle sends one request instead of a full
+    round of retries, and the first answer brings the retries back.
     """
+    attempts = 1 if stats is not None and stats.probing else policy.attempts
     attempt = 0
     last: Failure | None = None
     while True:
@@ -232,6 +242,8 @@ async def async_call_with_retry[T](
         except Exception as err:  # noqa: BLE001 - every failure is classified
             failure = classify(err)
         else:
+            if stats is not None:
+                stats.probing = False
             if last is not None:
                 on_event(
                     RetryEvent(
@@ -244,9 +256,7 @@ async def async_call_with_retry[T](
             on_event(RetryEvent(source, endpoint, attempt, failure.reason, outcome))
             raise RetryError(failure, attempt)
         wait = policy.delay(attempt)
-        if attempt >= policy.attempts or (
-            deadline is not None and clock() + wait > deadline
-        ):
+        if attempt >= attempts or (deadline is not None and clock() + wait > deadline):
             on_event(
                 RetryEvent(
                     source, endpoint, attempt, failure.reason, RetryOutcome.EXHAUSTED
