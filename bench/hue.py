@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 import json
 import statistics
 import sys
@@ -28,18 +29,24 @@ from typing import Any
 from aiohue import HueBridgeV1
 
 from custom_components.home_monitor.retry import async_call_with_retry
-from custom_components.home_monitor.sources.hue.client_v1 import HueV1Client
-from custom_components.home_monitor.sources.hue.client_v2 import HueV2Client
-from custom_components.home_monitor.sources.hue.const import (
-    DEFAULT_POLL_INTERVAL,
+from custom_components.home_monitor.sources.hue import DEFAULT_POLL_INTERVAL
+from custom_components.home_monitor.sources.hue.client import (
     HUE_POLICY,
-)
-from custom_components.home_monitor.sources.hue.errors import classify_hue_error
-from custom_components.home_monitor.sources.hue.mapping_v1 import map_sensors
-from custom_components.home_monitor.sources.hue.session import (
-    TrafficCounter,
+    CheckedBridgeV2,
+    classify_hue_error,
     create_session,
+    fetch_v1_sensors,
 )
+from custom_components.home_monitor.sources.hue.coordinator import (
+    KEEPALIVE_TYPE,
+    V2_SETUP_TYPES,
+)
+from custom_components.home_monitor.sources.hue.mapping import (
+    V2_SERVICES,
+    v1_devices,
+    v2_value,
+)
+from custom_components.home_monitor.sources.hue.measurements import TrafficCounter
 from tests.simulators.hue_bridge import HomeSpec, HueBridgeSimulator
 
 from .hue_clock import run
@@ -85,7 +92,7 @@ async def _poll_hour(
         for _ in range(int(HOUR / interval)):
             began = time.perf_counter()
             raw = await fetch(client)
-            _, found = map_sensors(raw, bridge.bridge_id, "hub", bridge.home.clock.now)
+            _, found = v1_devices(raw, bridge.bridge_id, "hub", bridge.home.clock.now)
             durations.append((time.perf_counter() - began) * 1000)
             readings += len(found)
             await asyncio.sleep(interval)
@@ -107,28 +114,22 @@ async def _full(client: HueBridgeV1) -> dict[str, Any]:
 
 
 async def _sensors(client: HueBridgeV1) -> dict[str, Any]:
-    return await HueV1Client.fetch_sensors(_V1(client))
-
-
-class _V1(HueV1Client):
-    def __init__(self, bridge: HueBridgeV1) -> None:
-        self.bridge = bridge
+    return await fetch_v1_sensors(client)
 
 
 async def _stream_hour() -> dict[str, float]:
     """Set up like the integration, then listen to the event stream for an hour."""
     bridge, key = await _bridge()
     session = create_session(TrafficCounter())
-    changes: list[Any] = []
+    changes: list[str] = []
     connected = asyncio.Event()
-    client = HueV2Client(
+    client = CheckedBridgeV2(
         bridge.host,
         key,
         session,
-        on_resource=lambda rtype, _, item: changes.append(rtype),
-        on_connection=lambda _: connected.set(),
-        on_malformed=lambda *_: None,
-        on_stream_ended=lambda _: None,
+        name=bridge.bridge_id,
+        on_resource=lambda _, item: changes.append(item["type"]),
+        on_ended=lambda _: None,
     )
 
     async def call(endpoint: str, request: Callable[[], Awaitable[Any]]) -> Any:
@@ -142,19 +143,26 @@ async def _stream_hour() -> dict[str, float]:
         )
 
     requests_before = bridge.request_count
-    await client.initialize(call)  # the entities have values after this
+    # The set-up read: each sensor resource checked once, as the coordinator does.
+    for rtype in V2_SETUP_TYPES:
+        for item in await call(rtype, partial(client.fetch, rtype)):
+            if rtype in V2_SERVICES:
+                v2_value(item)
+    await client.load_keepalive_clients(
+        await call(KEEPALIVE_TYPE, partial(client.fetch, KEEPALIVE_TYPE))
+    )
     setup = {
         "setup_bytes": _traffic(bridge),
         "setup_requests": bridge.request_count - requests_before,
     }
-    await client.start_stream()
+    await client.start_stream(lambda *_: connected.set())
     await connected.wait()
     start, requests = _traffic(bridge), bridge.request_count
     await _ticker(bridge, HOUR)
     result = {**setup, "stream_bytes_per_hour": _traffic(bridge) - start}
     result["stream_requests"] = bridge.request_count - requests
     result["stream_events"] = len([c for c in changes if c == "temperature"])
-    await client.close()
+    await client.events.stop()
     await session.close()
     await bridge.stop()
     return result

@@ -4,45 +4,36 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 import json
-from types import SimpleNamespace
 
 import aiohttp
 from aiohue import BridgeBusy, Unauthorized
 from aiohue.errors import AiohueException
-from aiohue.util import dataclass_from_dict
-from aiohue.v2.models.light_level import LightLevel
-from aiohue.v2.models.motion import Motion
-from aiohue.v2.models.temperature import Temperature
 import pytest
 from yarl import URL
 
 from custom_components.home_monitor.models import Metric
 from custom_components.home_monitor.retry import FailureKind
-from custom_components.home_monitor.sources.hue.errors import (
+from custom_components.home_monitor.sources.hue.client import (
     MalformedResponseError,
     classify_hue_error,
-)
-from custom_components.home_monitor.sources.hue.mapping_v1 import (
-    map_sensors,
-    parse_lastupdated,
-)
-from custom_components.home_monitor.sources.hue.mapping_v2 import (
-    hub_record,
-    readings_for,
-    sample,
-)
-from custom_components.home_monitor.sources.hue.measurements import Measurements
-from custom_components.home_monitor.sources.hue.readings import NewReadings
-from custom_components.home_monitor.sources.hue.session import (
-    TrafficCounter,
     redact_url,
 )
-from custom_components.home_monitor.sources.hue.values import (
+from custom_components.home_monitor.sources.hue.mapping import (
     MalformedValueError,
+    Value,
     checked,
     flag,
     lux,
+    merge,
     number,
+    parse_lastupdated,
+    v1_devices,
+    v2_hub,
+    v2_value,
+)
+from custom_components.home_monitor.sources.hue.measurements import (
+    Measurements,
+    TrafficCounter,
 )
 from tests.simulators.hue_home import HueHome
 
@@ -104,7 +95,7 @@ def test_v1_mapping_edge_cases() -> None:
     raw[presence]["config"] = "broken"
     raw["90"] = "not a sensor"
     raw["91"] = {"type": "ZLLTemperature", "uniqueid": "short"}
-    devices, readings = map_sensors(raw, "b", "b:hub", NOW)
+    devices, readings = v1_devices(raw, "b", "b:hub", NOW)
     assert len(devices) == 2
     first = devices[f"hue:b:{home.sensors[0].mac}"]
     assert first.values[Metric.TEMPERATURE] is None
@@ -117,52 +108,44 @@ def test_v1_mapping_edge_cases() -> None:
     }
 
 
-def test_v2_samples() -> None:
+def test_v2_values() -> None:
     home = HueHome()
     sensor = home.sensors[0]
     temperature = home.v2_service(sensor, "temperature")
     del temperature["temperature"]["temperature_report"]  # older firmware
-    item = dataclass_from_dict(Temperature, temperature)
-    assert sample("temperature", item).changed is None
-    assert readings_for("b", "temperature", item, NOW) is not None
-    item.enabled = False
-    assert sample("temperature", item).value is None
+    value = v2_value(temperature)
+    assert (value.value, value.changed, value.problem) == (19.0, None, None)
+    reading = value.reading("k", NOW)
+    assert reading is not None
+    assert (reading.measured_at, reading.device_time) == (NOW, False)
+    temperature["enabled"] = False
+    assert v2_value(temperature) == Value(Metric.TEMPERATURE, None)
     motion = home.v2_service(sensor, "motion")
     motion["motion"]["motion_valid"] = False
-    assert sample("motion", dataclass_from_dict(Motion, motion)).value is None
+    assert v2_value(motion).value is None
     light = home.v2_service(sensor, "light_level")
     light["light"]["light_level_report"]["light_level"] = 10**9
-    item = dataclass_from_dict(LightLevel, light)
-    with pytest.raises(MalformedValueError):
-        sample("light_level", item)
-    assert readings_for("b", "light_level", item, NOW) is None
-    assert readings_for("b", "button", item, NOW) is None
-    status = SimpleNamespace(status=3, owner=None)
-    with pytest.raises(MalformedValueError):
-        sample("zigbee_connectivity", status)
+    assert v2_value(light).problem == "out of range"
+    assert v2_value(light).reading("k", NOW) is None
+    status = {"id": "z", "type": "zigbee_connectivity", "status": 3}
+    assert v2_value(status).problem == "no status"
+
+
+def test_merge_partial_update() -> None:
+    current = {
+        "id": "t",
+        "temperature": {"temperature": 1.0, "temperature_valid": True},
+    }
+    merge(current, {"temperature": {"temperature": 2.0}, "enabled": False})
+    assert current == {
+        "id": "t",
+        "temperature": {"temperature": 2.0, "temperature_valid": True},
+        "enabled": False,
+    }
 
 
 def test_hub_record_without_bridge_device() -> None:
-    bridge = SimpleNamespace(devices=[])
-    assert hub_record(bridge, "b").name == "Hue Bridge"
-
-
-def test_new_readings_once_each() -> None:
-    from custom_components.home_monitor.models import Reading
-
-    buffer = NewReadings()
-    later = NOW.replace(minute=5)
-    buffer.add([Reading("d", Metric.TEMPERATURE, 20.0, "°C", NOW)])
-    buffer.add([Reading("d", Metric.BATTERY, 90.0, "%", NOW)])
-    buffer.add([Reading("x", Metric.BATTERY, 90.0, "%", NOW)])
-    assert len(buffer.take({"d"})) == 2
-    buffer.add(
-        [Reading("d", Metric.TEMPERATURE, 21.0, "°C", NOW)]
-    )  # same time: a repeat
-    buffer.add([Reading("d", Metric.BATTERY, 90.0, "%", later)])  # same value: a repeat
-    assert buffer.take({"d"}) == []
-    buffer.add([Reading("d", Metric.BATTERY, 80.0, "%", later)])
-    assert [r.value for r in buffer.take({"d"})] == [80.0]
+    assert v2_hub([], "b").name == "Hue Bridge"
 
 
 def test_redact_url() -> None:

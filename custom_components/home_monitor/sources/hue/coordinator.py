@@ -1,53 +1,74 @@
 """The Hue coordinator: push from a v2 event stream, lean polling otherwise.
 
 - v2: the sensor resource types are read once, then the event stream pushes changes
-  (no polling). When the stream drops, the sensor types are polled every poll interval
-  until aiohue has reconnected it; each reconnect is followed by one resync read.
+  (no polling). The coordinator keeps each resource as the bridge sent it (partial
+  updates merged) and, in one pass per change, the checked value the entity shows and
+  the reading the store gets. When the stream drops, the sensor types are polled every
+  poll interval until aiohue has reconnected it, then read once more to resync; polled
+  resources are applied the same way.
 - v1: `/api/<key>/sensors` is polled every poll interval, never the whole configuration.
-Every request runs under the shared retry policy, bounded by the cycle's deadline.
+Every request runs under the shared retry policy, bounded by the cycle's deadline. Every
+value parsed goes to `mirror`, which decides what is new.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any, override
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, ClassVar, override
 
+from aiohue import HueBridgeV1, Unauthorized
+from aiohue.v2.controllers.events import EventType
 from homeassistant.const import CONF_API_KEY, CONF_HOST, EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
+from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from ...const import LOGGER, SOURCE_HUE
-from ...coordinator import HomeMonitorConfigEntry, SourceDevice
-from ...models import DeviceRecord
-from ...retry import CYCLE_SHARE, RetryError
+from ...const import CONF_POLL_INTERVAL, LOGGER, SOURCE_HUE
+from ...coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator, SourceDevice
+from ...models import DeviceRecord, Reading
+from ...retry import CYCLE_SHARE, BackoffPolicy, RetryError, RetryEvent, RetryOutcome
 from ...store import HistoryStore
-from .client_v1 import HueV1Client
-from .client_v2 import HueV2Client, RetryCall
-from .const import (
-    CONF_API_VERSION,
-    CONF_POLL_INTERVAL,
-    DEFAULT_POLL_INTERVAL,
+from . import CONF_API_VERSION, DEFAULT_POLL_INTERVAL, MANUFACTURER, SETUP_BUDGET
+from .client import (
     HUE_POLICY,
-    MANUFACTURER,
-    SETUP_BUDGET,
+    CheckedBridgeV2,
+    RetryCall,
+    cycle_error,
+    fetch_v1_sensors,
+    resource_path,
+    retry_call,
+    session_options,
 )
-from .mapping_v1 import map_sensors
-from .mapping_v2 import build_devices, hub_record, readings_for
-from .measurements import Measurements
-from .push import HuePushCoordinator
-from .readings import NewReadings
-from .retrying import cycle_error, deadline_in, retry_call
-from .session import TrafficCounter, session_options
-from .values import device_key
+from .mapping import (
+    V2_SERVICES,
+    Value,
+    device_key,
+    merge,
+    v1_devices,
+    v2_devices,
+    v2_hub,
+    v2_owner,
+    v2_value,
+)
+from .measurements import Measurements, TrafficCounter
+
+STREAM = "eventstream/clip/v2"
+# Polled while the stream is down; devices (names) and geofence clients (aiohue's
+# keep-alive reuses its own) are read once at set-up.
+V2_POLLED_TYPES = tuple(V2_SERVICES)
+V2_SETUP_TYPES = ("device", *V2_POLLED_TYPES)
+KEEPALIVE_TYPE = "geofence_client"
 
 
-class HueCoordinator(HuePushCoordinator):
+class HueCoordinator(HomeMonitorCoordinator):
     """One Hue bridge."""
 
     source = SOURCE_HUE
-    policy = HUE_POLICY
+    policy: ClassVar[BackoffPolicy] = HUE_POLICY
 
     def __init__(
         self, hass: HomeAssistant, entry: HomeMonitorConfigEntry, store: HistoryStore
@@ -75,31 +96,37 @@ class HueCoordinator(HuePushCoordinator):
         self.measurements = Measurements(
             self.counter, lambda: dt_util.utcnow().strftime("%Y-%m-%dT%H:00Z")
         )
-        self.readings = NewReadings()
-        self.malformed = set()
-        self.polling = v1
         host, key = entry.data[CONF_HOST], entry.data[CONF_API_KEY]
-        self._v1 = HueV1Client(host, key, self.session) if v1 else None
-        self._v2 = (
-            None
-            if v1
-            else HueV2Client(
+        self._v1 = HueBridgeV1(host, key, self.session) if v1 else None
+        self._v2 = None
+        if not v1:
+            self._v2 = CheckedBridgeV2(
                 host,
                 key,
                 self.session,
-                on_resource=self.on_resource,
-                on_connection=self.on_connection,
-                on_malformed=self.on_malformed,
-                on_stream_ended=self.on_stream_ended,
+                name=self.bridge_id,
+                on_resource=self._on_resource,
+                on_ended=self._on_stream_ended,
             )
-        )
+        # v2 state: resources as the bridge sent them, and each service's checked value.
+        self._devices: dict[str, dict[str, Any]] = {}
+        self._services: dict[str, dict[str, Any]] = {}
+        self._values: dict[str, Value] = {}
+        self._warned: set[str] = set()
+        self._pending: list[Reading] = []
+        self.stream_connected = False
+        self.stream_dead = False
+        self.polling = v1
+        self.needs_resync = False
+        self.in_cycle = False
+        self._publish_handle: asyncio.Handle | None = None
+        self._unsub_poll: CALLBACK_TYPE | None = None
+        self._disconnects = 0
 
+    # -- cycles -----------------------------------------------------------------------
     def _caller(self, budget: timedelta) -> RetryCall:
         return retry_call(
-            deadline_in(budget.total_seconds()),
-            self.policy,
-            self.retry_stats,
-            self.record_retry,
+            budget.total_seconds(), self.policy, self.retry_stats, self.record_retry
         )
 
     async def _cycle(
@@ -119,19 +146,18 @@ class HueCoordinator(HuePushCoordinator):
             self.measurements.cycle_finished(kind, ok)
             if not ok:
                 # Readings that did arrive before the failure are still kept.
-                self.mirror(self.readings.take(self.data or {}))
-        self.mirror(self.readings.take(devices), devices.values())
+                self.mirror(self._take(self.data or {}))
+        self.mirror(self._take(devices), devices.values())
         return devices
 
     @override
     async def _async_setup(self) -> None:
         """Read a v2 bridge's sensor state and start its event stream."""
-        if (client := self._v2) is not None:
-            await self._cycle("setup", lambda: self._setup_v2(client))
-            self.hub_device = hub_record(client.bridge, self.bridge_id)
+        if (bridge := self._v2) is not None:
+            await self._cycle("setup", lambda: self._setup_v2(bridge))
         await super()._async_setup()
-        if self._v2 is not None:
-            await self._v2.start_stream()
+        if bridge is not None:
+            await bridge.start_stream(self._on_connection)
             self.config_entry.async_on_unload(
                 self.hass.bus.async_listen_once(
                     EVENT_HOMEASSISTANT_STOP, self._async_stop_stream
@@ -140,67 +166,215 @@ class HueCoordinator(HuePushCoordinator):
 
     async def _async_stop_stream(self, _: Event) -> None:
         if self._v2 is not None:
-            await self._v2.close()
+            await self._v2.events.stop()
 
-    async def _setup_v2(self, client: HueV2Client) -> dict[str, SourceDevice]:
-        await client.initialize(self._caller(SETUP_BUDGET))
-        now = dt_util.utcnow()
-        for rtype, controller in client.bridge.controllers.items():
-            for item in controller:
-                if (
-                    result := readings_for(self.bridge_id, rtype, item, now)
-                ) is not None:
-                    self.readings.add(result[1])
+    async def _setup_v2(self, bridge: CheckedBridgeV2) -> dict[str, SourceDevice]:
+        call = self._caller(SETUP_BUDGET)
+        await self._read_v2(bridge, call, V2_SETUP_TYPES)
+        clients = await call(
+            resource_path(KEEPALIVE_TYPE), partial(bridge.fetch, KEEPALIVE_TYPE)
+        )
+        await bridge.load_keepalive_clients(clients)
+        self.hub_device = v2_hub(self._devices.values(), self._hub_key)
         return self._snapshot()
 
+    async def _read_v2(
+        self, bridge: CheckedBridgeV2, call: RetryCall, rtypes: tuple[str, ...]
+    ) -> None:
+        """Read resource types and apply each as it arrives (removing vanished ones)."""
+        for rtype in rtypes:
+            items = await call(resource_path(rtype), partial(bridge.fetch, rtype))
+            received = dt_util.utcnow()
+            seen = set()
+            for item in items:
+                if isinstance(rid := item.get("id"), str) and item.get("type") == rtype:
+                    seen.add(rid)
+                    self._apply(EventType.RESOURCE_ADDED, item, received)
+            known = self._devices if rtype == "device" else self._services
+            for rid in [r for r, i in known.items() if i["type"] == rtype]:
+                if rid not in seen:
+                    self._apply(EventType.RESOURCE_DELETED, known[rid], received)
+
     @override
-    async def _async_update_data(self) -> dict[str, SourceDevice]:
+    async def _async_poll(self) -> dict[str, SourceDevice]:
         """Poll v1, or v2 while its stream is down or to resync; else the snapshot."""
         budget = self.poll_interval * CYCLE_SHARE
         if (v1 := self._v1) is not None:
             return await self._cycle("poll", lambda: self._poll_v1(v1, budget))
         if (v2 := self._v2) is None or not (self.polling or self.needs_resync):
             devices = self._snapshot()
-            self.mirror(self.readings.take(devices), devices.values())
+            self.mirror(self._take(devices), devices.values())
             return devices
         kind = "poll" if self.polling else "resync"
         return await self._cycle(kind, lambda: self._poll_v2(v2, budget))
 
     async def _poll_v1(
-        self, client: HueV1Client, budget: timedelta
+        self, bridge: HueBridgeV1, budget: timedelta
     ) -> dict[str, SourceDevice]:
-        raw = await self._caller(budget)("sensors", client.fetch_sensors)
-        devices, readings = map_sensors(
+        raw = await self._caller(budget)("sensors", partial(fetch_v1_sensors, bridge))
+        devices, readings = v1_devices(
             raw, self.bridge_id, self._hub_key, dt_util.utcnow()
         )
-        self.readings.add(readings)
+        self._pending += readings
         return devices
 
     async def _poll_v2(
-        self, client: HueV2Client, budget: timedelta
+        self, bridge: CheckedBridgeV2, budget: timedelta
     ) -> dict[str, SourceDevice]:
-        await client.poll(self._caller(budget))
+        await self._read_v2(bridge, self._caller(budget), V2_POLLED_TYPES)
         self.needs_resync = False
         if self.stream_dead:
             self.stream_dead = False
             LOGGER.info("Restarting the Hue event stream")
-            await client.restart_stream()
+            await bridge.restart_stream(self._on_connection)
         return self._snapshot()
 
-    @override
+    # -- v2 resources -----------------------------------------------------------------
+    def _apply(
+        self, event_type: EventType, item: dict[str, Any], received: datetime
+    ) -> None:
+        """Take one resource change: keep the resource, check its value once."""
+        rtype, rid = item["type"], item["id"]
+        if rtype == "device":
+            known = self._devices
+        elif rtype in V2_SERVICES:
+            known = self._services
+        else:
+            return
+        if event_type is EventType.RESOURCE_DELETED:
+            known.pop(rid, None)
+            self._values.pop(rid, None)
+            return
+        if event_type is EventType.RESOURCE_ADDED:
+            known[rid] = item
+        elif rid in known:
+            merge(known[rid], item)
+        else:
+            return  # a partial update of a resource never seen whole
+        resource = known[rid]
+        if rtype == "device":
+            return
+        self._values[rid] = value = v2_value(resource)
+        if value.problem is None:
+            self._warned.discard(rid)
+        elif rid not in self._warned:
+            self._warned.add(rid)
+            LOGGER.warning(
+                "Hue bridge %s sent a malformed %s value (%s); it is unavailable "
+                "until a valid one arrives",
+                self.bridge_id,
+                rtype,
+                value.problem,
+            )
+        if (owner := v2_owner(resource)) is not None and (
+            reading := value.reading(device_key(self.bridge_id, owner), received)
+        ) is not None:
+            self._pending.append(reading)
+
     def _snapshot(self) -> dict[str, SourceDevice]:
-        if self._v2 is None:  # pragma: no cover - v1 builds its snapshot per poll
-            return self.data or {}
-        return build_devices(
-            self._v2.bridge, self.bridge_id, self.malformed, self._hub_key
+        return v2_devices(
+            self._devices.values(),
+            self._services,
+            self._values,
+            self.bridge_id,
+            self._hub_key,
         )
+
+    def _take(self, devices: dict[str, SourceDevice]) -> list[Reading]:
+        """Return the readings parsed since the last call, of devices shown."""
+        pending, self._pending = self._pending, []
+        return [reading for reading in pending if reading.device_key in devices]
+
+    @callback
+    def _on_resource(self, event_type: EventType, item: dict[str, Any]) -> None:
+        """Take a streamed resource event; publish once per loop iteration."""
+        self.measurements.events_received()
+        self._apply(event_type, item, dt_util.utcnow())
+        if self.data is not None and not self.in_cycle and self._publish_handle is None:
+            self._publish_handle = self.hass.loop.call_soon(self._publish)
+
+    @callback
+    def _publish(self) -> None:
+        self._publish_handle = None
+        devices = self._snapshot()
+        self.async_publish(devices, self._take(devices))
+
+    # -- the stream's connection --------------------------------------------------------
+    @callback
+    def _on_connection(self, event_type: EventType, _: Any = None) -> None:
+        """Follow the stream: poll while it is down, resync once it is back."""
+        if event_type is EventType.DISCONNECTED:
+            self.stream_connected = False
+            self.polling = True
+            self._disconnects += 1
+            self._record_stream(RetryOutcome.RETRYING)
+            self._start_polling()
+            return
+        self.stream_connected = True
+        self.polling = False
+        if event_type is EventType.RECONNECTED:
+            self._disconnects += 1
+            self._record_stream(RetryOutcome.RECOVERED)
+            self._disconnects = 0
+            self.needs_resync = True
+            self.update_interval = None
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_refresh(), f"{self.name} resync"
+            )
+
+    def _record_stream(self, outcome: RetryOutcome) -> None:
+        self.record_retry(
+            RetryEvent(
+                SOURCE_HUE, STREAM, self._disconnects, "stream disconnected", outcome
+            )
+        )
+
+    @callback
+    def _on_stream_ended(self, err: BaseException | None) -> None:
+        """Poll from now on; a later good poll restarts the stream."""
+        self.stream_connected = False
+        self.stream_dead = True
+        self.polling = True
+        if isinstance(err, Unauthorized):
+            LOGGER.warning("The Hue bridge rejected the app key on the event stream")
+        else:
+            LOGGER.warning(
+                "The Hue event stream stopped (%s); polling instead", type(err).__name__
+            )
+        self._start_polling(now=True)
+
+    @callback
+    def _start_polling(self, now: bool = False) -> None:
+        if self.update_interval is not None and not now:
+            return
+        self.update_interval = self.poll_interval
+        if self._unsub_poll is not None:
+            self._unsub_poll()
+
+        @callback
+        def _poll(_: Any = None) -> None:
+            self._unsub_poll = None
+            if self.polling:
+                self.config_entry.async_create_background_task(
+                    self.hass, self.async_refresh(), f"{self.name} poll"
+                )
+
+        if now:
+            _poll()
+        else:
+            self._unsub_poll = async_call_later(self.hass, self.poll_interval, _poll)
 
     @override
     async def async_shutdown(self) -> None:
-        """Stop the stream and timers and close the session."""
-        self.cancel_timers()
+        """Stop the stream and the timers (Home Assistant closes the session)."""
+        if self._unsub_poll is not None:
+            self._unsub_poll()
+            self._unsub_poll = None
+        if self._publish_handle is not None:
+            self._publish_handle.cancel()
+            self._publish_handle = None
         if self._v2 is not None:
-            await self._v2.close()
+            await self._v2.events.stop()
         await super().async_shutdown()
 
     @override
@@ -211,6 +385,7 @@ class HueCoordinator(HuePushCoordinator):
             "poll_interval": self.poll_interval.total_seconds(),
             "stream_connected": self.stream_connected,
             "polling": self.polling,
-            "malformed_resources": len(self.malformed),
+            "malformed_resources": sum(1 for v in self._values.values() if v.problem),
+            "malformed_events": self._v2.events.malformed_events if self._v2 else 0,
             "measurements": self.measurements.as_dict(),
         }

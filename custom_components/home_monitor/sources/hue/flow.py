@@ -18,7 +18,7 @@ from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from ...const import CONF_SOURCE, SOURCE_HUE, vol
-from .const import CONF_API_VERSION
+from . import CONF_API_VERSION
 from .pairing import (
     CannotConnectError,
     FoundBridge,

@@ -1,16 +1,36 @@
-"""Per-cycle and per-hour traffic measurements, for the health checks and diagnostics."""
+"""What talking to a bridge costs: bytes and requests, per cycle and per hour."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 import time
 from typing import Any
 
-from .session import TrafficCounter
+import aiohttp
 
 HOURS_KEPT = 24
+
+
+@dataclass(slots=True)
+class TrafficCounter:
+    """Requests and response payload bytes, since the session was made."""
+
+    requests: int = 0
+    payload_bytes: int = 0
+    _stream: list[aiohttp.StreamReader] = field(default_factory=list)
+    _stream_done: int = 0
+
+    @property
+    def stream_bytes(self) -> int:
+        """Return the bytes read from event streams so far."""
+        return self._stream_done + sum(s.total_bytes for s in self._stream)
+
+    def track_stream(self, content: aiohttp.StreamReader) -> None:
+        """Count an event stream's bytes as they arrive."""
+        self._stream_done += sum(s.total_bytes for s in self._stream)
+        self._stream = [content]
 
 
 @dataclass(slots=True)

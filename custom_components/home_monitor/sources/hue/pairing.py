@@ -21,7 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import slugify
 
-from .const import CONF_API_VERSION, DEVICE_TYPE_PREFIX, HUE_DOMAIN, REQUEST_TIMEOUT
+from . import CONF_API_VERSION, DEVICE_TYPE_PREFIX, HUE_DOMAIN, REQUEST_TIMEOUT
 
 __all__ = ["LinkButtonNotPressed"]
 
