@@ -65,7 +65,9 @@ def _find(name: str, *modules: str) -> Any:
     for module in modules:
         try:
             found: Any = importlib.import_module(module)
-        except ImportError:
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise  # the module exists but is broken
             continue
         for part in name.split("."):
             found = getattr(found, part, None)
@@ -75,11 +77,13 @@ def _find(name: str, *modules: str) -> Any:
 
 
 def _hue(name: str) -> Any:
-    return _find(name, HUE, f"{HUE}.const", f"{HUE}.client", f"{HUE}.errors")
+    modules = ("", ".const", ".client", ".coordinator", ".errors")
+    return _find(name, *(HUE + module for module in modules))
 
 
 def _amazon(name: str) -> Any:
-    return _find(name, AMAZON, f"{AMAZON}.const", f"{AMAZON}.client")
+    modules = ("", ".const", ".coordinator", ".client", ".errors")
+    return _find(name, *(AMAZON + module for module in modules))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +178,8 @@ def sources(outage_latency: float | None = None) -> tuple[Source, ...]:
     hue_interval = float(_hue("DEFAULT_POLL_INTERVAL"))
     hue = {
         "interval": hue_interval,
-        "policy": _find("HUE_POLICY", HUE, f"{HUE}.const", f"{HUE}.coordinator"),
-        "classify": _find(
-            "classify_hue_error", f"{HUE}.errors", f"{HUE}.client", f"{HUE}.mapping"
-        ),
+        "policy": _hue("HueCoordinator.policy"),
+        "classify": _hue("classify_hue_error"),
         "request_timeout": float(_hue("REQUEST_TIMEOUT")),
         "cut_at_deadline": True,
         "latency": 0.05,
@@ -206,8 +208,8 @@ def sources(outage_latency: float | None = None) -> tuple[Source, ...]:
         Source(
             name="Amazon",
             interval=amazon_interval,
-            policy=_find("AmazonCoordinator.policy", f"{AMAZON}.coordinator", AMAZON),
-            classify=_find("classify", f"{AMAZON}.errors", f"{AMAZON}.client"),
+            policy=_amazon("AmazonCoordinator.policy"),
+            classify=_amazon("classify"),
             request_timeout=float(_amazon("REQUEST_TIMEOUT")),
             cut_at_deadline=False,
             latency=0.5,

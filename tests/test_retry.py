@@ -1,6 +1,7 @@
 """The shared retry policy: classification, backoff, bounds and bookkeeping."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -196,3 +197,155 @@ def test_classify_network_error(
 
 def test_classify_unknown_error_is_left_to_the_source() -> None:
     assert classify_network_error(KeyError("x")) is None
+
+
+async def _run_with_stats(
+    call: Calls, stats: RetryStats, policy: BackoffPolicy = DEFAULT_POLICY
+) -> tuple[str | RetryError, list[RetryEvent], list[float]]:
+    """Run `call` as a coordinator does: its events go to the source's stats."""
+    events: list[RetryEvent] = []
+
+    def on_event(event: RetryEvent) -> None:
+        events.append(event)
+        stats.record(event)
+
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    try:
+        result: str | RetryError = await async_call_with_retry(
+            call,
+            source="test",
+            endpoint="/things",
+            classify=_classify,
+            policy=policy,
+            on_event=on_event,
+            sleep=sleep,
+            stats=stats,
+        )
+    except RetryError as err:
+        result = err
+    return result, events, sleeps
+
+
+async def test_after_a_call_failed_for_good_the_next_makes_one_attempt() -> None:
+    stats = RetryStats()
+    first = Calls(*(TimeoutError() for _ in range(3)))
+    result, _, sleeps = await _run_with_stats(first, stats)
+    assert isinstance(result, RetryError)
+    assert first.count == 3
+    assert len(sleeps) == 2
+    assert stats.probing
+
+    probe = Calls(TimeoutError(), TimeoutError())
+    result, events, sleeps = await _run_with_stats(probe, stats)
+    assert isinstance(result, RetryError)
+    assert result.attempts == 1
+    assert probe.count == 1
+    assert sleeps == []
+    # The failed probe is still recorded, for the store and the health checks.
+    assert [(e.attempt, e.outcome) for e in events] == [(1, RetryOutcome.EXHAUSTED)]
+    assert stats.probing
+    assert stats.exhausted == 2
+
+
+async def test_an_answer_ends_probing_and_brings_the_retries_back() -> None:
+    stats = RetryStats()
+    await _run_with_stats(Calls(*(TimeoutError() for _ in range(3))), stats)
+    assert stats.probing
+
+    result, events, _ = await _run_with_stats(Calls(), stats)
+    assert result == "done"
+    assert events == []
+    assert not stats.probing
+
+    call = Calls(TimeoutError(), TimeoutError())
+    result, _, sleeps = await _run_with_stats(call, stats)
+    assert result == "done"
+    assert call.count == 3
+    assert len(sleeps) == 2
+
+
+async def test_a_good_update_ends_probing() -> None:
+    stats = RetryStats()
+    await _run_with_stats(Calls(*(TimeoutError() for _ in range(3))), stats)
+    assert stats.probing
+    stats.record_success()
+    assert not stats.probing
+
+    call = Calls(TimeoutError())
+    result, _, sleeps = await _run_with_stats(call, stats)
+    assert result == "done"
+    assert call.count == 2
+    assert len(sleeps) == 1
+
+
+@pytest.mark.parametrize(
+    "error", [_response_error(401), _response_error(404), _response_error(429)]
+)
+async def test_failures_that_are_never_retried_do_not_start_probing(
+    error: BaseException,
+) -> None:
+    stats = RetryStats()
+    await _run_with_stats(Calls(error), stats)
+    assert not stats.probing
+
+    call = Calls(TimeoutError())
+    result, _, _ = await _run_with_stats(call, stats)
+    assert result == "done"
+    assert call.count == 2
+
+
+async def test_without_stats_a_failed_call_does_not_shorten_the_next() -> None:
+    await _run(Calls(*(TimeoutError() for _ in range(3))))
+    call = Calls(TimeoutError(), TimeoutError())
+    result, _, sleeps = await _run(call)
+    assert result == "done"
+    assert call.count == 3
+    assert len(sleeps) == 2
+
+
+async def test_concurrent_calls_keep_their_own_attempts() -> None:
+    """A call already retrying keeps its attempts when another one fails for good."""
+    stats = RetryStats()
+    gate = asyncio.Event()
+
+    async def wait_for_gate(delay: float) -> None:
+        await gate.wait()
+
+    async def no_wait(delay: float) -> None:
+        return
+
+    async def run(
+        call: Calls, sleep: Callable[[float], Awaitable[None]]
+    ) -> str | RetryError:
+        try:
+            return await async_call_with_retry(
+                call,
+                source="test",
+                endpoint="/things",
+                classify=_classify,
+                policy=DEFAULT_POLICY,
+                on_event=stats.record,
+                sleep=sleep,
+                stats=stats,
+            )
+        except RetryError as err:
+            return err
+
+    retrying = Calls(TimeoutError(), TimeoutError())
+    retrying_task = asyncio.create_task(run(retrying, wait_for_gate))
+    await asyncio.sleep(0)
+    assert retrying.count == 1  # failed once, waiting to retry
+
+    failing = Calls(*(_response_error(503) for _ in range(3)))
+    assert isinstance(await run(failing, no_wait), RetryError)
+    assert failing.count == 3
+    assert stats.probing
+
+    gate.set()
+    assert await retrying_task == "done"
+    assert retrying.count == 3
+    assert not stats.probing
