@@ -35,9 +35,9 @@ import time
 
 from custom_components.home_monitor.models import Metric, Reading
 from custom_components.home_monitor.store import HistoryStore, StoreSettings
-from custom_components.home_monitor.store.batches import INSERT_READING, Row
-from custom_components.home_monitor.store.codec import encode_value, to_ms
-from custom_components.home_monitor.store.database import open_database
+from custom_components.home_monitor.store.records import encode_value, to_ms
+from custom_components.home_monitor.store.rows import INSERT_READING, Row
+from custom_components.home_monitor.store.schema import open_database
 from custom_components.home_monitor.store.writer import lower_priority
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

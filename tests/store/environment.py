@@ -19,9 +19,8 @@ import pytest
 
 from custom_components.home_monitor.retry import BackoffPolicy
 from custom_components.home_monitor.store import (
-    conditions,
-    database as database_module,
-    session as session_module,
+    committer as committer_module,
+    schema as schema_module,
 )
 
 
@@ -95,13 +94,13 @@ def honour_permissions(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path, bool]
 
 def impatient_locks(monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
     """Give up on a locked file after `attempts` quick tries, retry soon after."""
-    monkeypatch.setattr(database_module, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(schema_module, "BUSY_TIMEOUT_S", 0.05)
     monkeypatch.setattr(
-        session_module,
+        committer_module,
         "LOCK_POLICY",
         BackoffPolicy(attempts=attempts, base_delay=0.01, jitter=0),
     )
-    monkeypatch.setattr(conditions, "RETRY_AFTER_EXHAUSTION_S", 0.1)
+    monkeypatch.setattr(committer_module, "RETRY_AFTER_EXHAUSTION_S", 0.1)
 
 
 def read_only_file(

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from custom_components.home_monitor.store.codec import (
+from custom_components.home_monitor.store.records import (
     decode_value,
     encode_value,
     from_ms,

@@ -8,7 +8,7 @@ import pytest
 
 from custom_components.home_monitor.models import DeviceRecord, Metric
 from custom_components.home_monitor.store import HistoryReadError, HistoryStore
-from custom_components.home_monitor.store.export import COLUMNS, export_csv
+from custom_components.home_monitor.store.reader import COLUMNS, export_csv
 
 from .conftest import StoreFactory
 from .helpers import DEVICE, T0, make_readings

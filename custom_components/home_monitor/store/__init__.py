@@ -1,11 +1,17 @@
 """The history store: a durable, bounded WAL SQLite mirror of every reading."""
 
-from .errors import SchemaTooNewError, StoreError
 from .history_store import HistoryStore
-from .reader import HistoryReader, HistoryReadError
-from .records import HistoryRow, StoredDevice, StoredEvent
-from .settings import StoreSettings
-from .status import StoreStatus
+from .reader import HistoryReader, export_csv
+from .records import (
+    HistoryReadError,
+    HistoryRow,
+    SchemaTooNewError,
+    StoredDevice,
+    StoredEvent,
+    StoreError,
+    StoreSettings,
+    StoreStatus,
+)
 
 __all__ = [
     "HistoryReadError",
@@ -18,4 +24,5 @@ __all__ = [
     "StoreStatus",
     "StoredDevice",
     "StoredEvent",
+    "export_csv",
 ]

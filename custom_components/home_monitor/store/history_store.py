@@ -1,6 +1,13 @@
-"""The facade the rest of the integration uses: `HistoryStore`."""
+"""The facade the rest of the integration uses, and the hand-over to the writer.
+
+`HistoryStore` takes readings from any thread, the event loop included: they
+go into the `Intake`, a list appended to under a lock held for a few
+instructions, which the writer thread swaps out in one step and commits as a
+batch. Producers never wait for SQLite.
+"""
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 import threading
 import time
@@ -8,12 +15,136 @@ from typing import Any
 
 from ..const import LOGGER
 from ..models import DeviceRecord, Reading
-from .conditions import Conditions, wall_ms
-from .intake import DeviceItem, EventItem, Intake, ReadingsItem
+from .committer import wall_ms
 from .reader import HistoryReader
-from .settings import StoreSettings
-from .status import Counters, StoreStatus
+from .records import (
+    DeviceItem,
+    EventItem,
+    Item,
+    ReadingsItem,
+    StoreSettings,
+    StoreStatus,
+)
 from .writer import BATCH_READINGS, Writer
+
+
+@dataclass(slots=True)
+class Waiter:
+    """A `flush()` call waiting for the items queued before it."""
+
+    target: int
+    done: threading.Event = field(default_factory=threading.Event)
+    ok: bool = False
+
+
+class Intake:
+    """Thread-safe list of items waiting for the writer."""
+
+    def __init__(self, batch_readings: int) -> None:
+        """Wake the writer at once when `batch_readings` readings wait."""
+        self._lock = threading.Lock()
+        self._items: list[Item] = []
+        self._waiters: list[Waiter] = []
+        self._batch_readings = batch_readings
+        self._since: float | None = None
+        self._urgent = False
+        self._maintenance: list[Waiter] = []
+        self.waiting = 0
+        self.seq = 0
+        self.wake = threading.Event()
+
+    def put(self, item: Item, readings: int) -> None:
+        """Queue one item holding `readings` readings."""
+        with self._lock:
+            self._items.append(item)
+            self.waiting += readings
+            self.seq += 1
+            first = self._since is None
+            if first:
+                self._since = time.monotonic()
+            wake = first or self.waiting >= self._batch_readings
+        if wake and not self.wake.is_set():
+            self.wake.set()
+
+    def add_waiter(self) -> Waiter:
+        """Register a wait for everything queued so far; the writer hurries."""
+        with self._lock:
+            waiter = Waiter(self.seq)
+            self._waiters.append(waiter)
+            self._urgent = True
+        self.wake.set()
+        return waiter
+
+    def hurry(self) -> None:
+        """Ask the writer to write what waits now, without lingering."""
+        with self._lock:
+            self._urgent = True
+        self.wake.set()
+
+    @property
+    def urgent(self) -> bool:
+        """Return whether a flush or stop asked the writer to hurry."""
+        return self._urgent
+
+    def request_maintenance(self) -> Waiter:
+        """Ask the writer for a maintenance pass now, after what is queued."""
+        with self._lock:
+            waiter = Waiter(0)
+            self._maintenance.append(waiter)
+            self._urgent = True
+        self.wake.set()
+        return waiter
+
+    def maintenance_requests(self) -> list[Waiter]:
+        """Return the pending maintenance requests (the writer resolves them)."""
+        with self._lock:
+            return list(self._maintenance)
+
+    def resolve_maintenance(self, ok: bool) -> None:
+        """Release every maintenance request."""
+        with self._lock:
+            waiters, self._maintenance = self._maintenance, []
+        for waiter in waiters:
+            waiter.ok = ok
+            waiter.done.set()
+
+    def due_in(self, now: float, linger: float) -> float | None:
+        """Return seconds until a batch is due, 0 if now, None if nothing waits."""
+        with self._lock:
+            if self._urgent:
+                return 0.0
+            if self._since is None:
+                return None
+            if self.waiting >= self._batch_readings:
+                return 0.0
+            return max(0.0, self._since + linger - now)
+
+    def take(self) -> tuple[list[Item], int, int]:
+        """Remove and return every waiting item, its reading count and the last seq."""
+        with self._lock:
+            items, self._items = self._items, []
+            readings, self.waiting = self.waiting, 0
+            self._since = None
+            self._urgent = False
+            return items, readings, self.seq
+
+    def resolve(self, handled_seq: int, ok: bool) -> None:
+        """Release the waiters whose items have all been handled."""
+        with self._lock:
+            ready = [w for w in self._waiters if w.target <= handled_seq]
+            self._waiters = [w for w in self._waiters if w.target > handled_seq]
+        for waiter in ready:
+            waiter.ok = ok
+            waiter.done.set()
+
+    def release_all(self) -> None:
+        """Release every waiter as failed (the writer has stopped)."""
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+            waiters += self._maintenance
+            self._maintenance = []
+        for waiter in waiters:
+            waiter.done.set()
 
 
 class HistoryStore:
@@ -29,12 +160,12 @@ class HistoryStore:
         """Prepare a store for the file at `path`; no I/O happens here."""
         self._path = path
         self._settings = settings
-        self._counters = Counters()
+        self._status = StoreStatus(path)
         self._intake = Intake(BATCH_READINGS)
         self._writer: Writer | None = None
         self._closed = False
         self._lock = threading.Lock()
-        self.reader = HistoryReader(path, self._counters)
+        self.reader = HistoryReader(path, self._status)
 
     @property
     def path(self) -> Path:
@@ -56,7 +187,7 @@ class HistoryStore:
             if self._writer is not None:
                 return
             writer = Writer(
-                Conditions(self._path, self._counters), self._intake, self.settings_now
+                self._path, self._status, self._intake, lambda: self._settings
             )
             writer.start()
             writer.ready.wait()
@@ -65,17 +196,13 @@ class HistoryStore:
                 raise writer.open_error
             self._writer = writer
 
-    def settings_now(self) -> StoreSettings:
-        """Return the settings in force (read by the writer on every cycle)."""
-        return self._settings
-
     def enqueue(self, readings: Iterable[Reading]) -> None:
         """Queue readings for the history; never blocks, never touches SQLite."""
         batch = tuple(readings)
         if not batch:
             return
         if self._closed:
-            self._counters.readings_dropped += len(batch)
+            self._status.readings_dropped += len(batch)
             LOGGER.warning(
                 "History store is closed; %d readings not stored", len(batch)
             )
@@ -130,4 +257,4 @@ class HistoryStore:
 
     def status(self) -> StoreStatus:
         """Return a snapshot of the store's condition (no SQLite call)."""
-        return StoreStatus.snapshot(self._path, self._counters, self._intake.waiting)
+        return self._status.snapshot(self._intake.waiting)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlite3
 from typing import Any
 
-from .settings import StoreSettings
+from .records import StoreSettings
 
 type Work = Callable[[sqlite3.Connection], None]
 type Transact = Callable[[Work], bool]

@@ -1,23 +1,31 @@
-"""Queries on the history file, on a read-only connection of their own.
+"""Queries on the history file, on a read-only connection of their own, and CSV export.
 
-In WAL mode readers never block the writer nor wait for it. Every method
-blocks, so call them from an executor, never from the event loop.
+In WAL mode readers never block the writer nor wait for it. Every function
+here blocks, so call them from an executor, never from the event loop.
 """
 
 from collections.abc import Callable, Generator, Iterator
+import csv
 from datetime import UTC, datetime
 import heapq
 import json
 from operator import itemgetter
+import os
 from pathlib import Path
 import sqlite3
 import threading
 
-from .codec import decode_value, from_ms, to_ms
-from .database import connect
-from .errors import StoreError
-from .records import HistoryRow, StoredDevice, StoredEvent
-from .status import Counters
+from .records import (
+    HistoryReadError,
+    HistoryRow,
+    StoredDevice,
+    StoredEvent,
+    StoreStatus,
+    decode_value,
+    from_ms,
+    to_ms,
+)
+from .schema import connect
 
 _SERIES_SQL = """
 SELECT devices.id, metrics.id, devices.device_key, metrics.name
@@ -33,10 +41,6 @@ _MIN_MS = -(2**62)
 _MAX_MS = 2**62
 
 
-class HistoryReadError(StoreError):
-    """The history file could not be read."""
-
-
 type Label = tuple[str, str, str | None, str | None]
 type _Series = tuple[int, int, str, str]
 type _Raw = tuple[int, float, int, int]
@@ -45,10 +49,10 @@ type _Raw = tuple[int, float, int, int]
 class HistoryReader:
     """Blocking queries; thread-safe (one query at a time)."""
 
-    def __init__(self, path: Path, counters: Counters) -> None:
-        """Read the file at `path`; reopen when `counters.generation` moves on."""
+    def __init__(self, path: Path, status: StoreStatus) -> None:
+        """Read the file at `path`; reopen when `status.generation` moves on."""
         self._path = path
-        self._counters = counters
+        self._status = status
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._generation = -1
@@ -167,7 +171,7 @@ class HistoryReader:
     def _run[T](self, query: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
             try:
-                generation = self._counters.generation
+                generation = self._status.generation
                 if self._conn is None or generation != self._generation:
                     if self._conn is not None:
                         self._conn.close()
@@ -247,3 +251,67 @@ class HistoryReader:
         ):
             self._labels[found] = (source, name, location or None, unit or None)
         return self._labels[label_id]
+
+
+COLUMNS = (
+    "measured_at",
+    "received_at",
+    "device_key",
+    "name",
+    "location",
+    "source",
+    "metric",
+    "value",
+    "unit",
+)
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    """Return user-named text so that a spreadsheet shows it instead of running it."""
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def export_csv(
+    reader: HistoryReader,
+    path: Path,
+    *,
+    device_key: str | None = None,
+    metric: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> int:
+    """Write the matching readings to `path`; return how many.
+
+    The file appears complete or not at all: rows go to a temporary file in
+    the same directory that replaces `path` at the end.
+    """
+    partial = path.with_name(f".{path.name}.partial")
+    count = 0
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(COLUMNS)
+            for row in reader.iter_readings(device_key, metric, start, end):
+                writer.writerow(
+                    (
+                        row.measured_at.isoformat(),
+                        row.received_at.isoformat(),
+                        text_cell(row.device_key),
+                        text_cell(row.name),
+                        text_cell(row.location or ""),
+                        row.source,
+                        row.metric,
+                        repr(row.value),
+                        row.unit or "",
+                    )
+                )
+                count += 1
+            file.flush()
+            os.fsync(file.fileno())
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count

@@ -1,10 +1,247 @@
-"""What queries return: readings, devices and events as plain values."""
+"""Plain values of the history store: settings, status, errors, rows, encodings.
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+Timestamps are integer milliseconds since the Unix epoch (UTC). A value is
+stored as a scaled decimal integer when one with at most six decimals gives
+back exactly the same float: ``mantissa * 10 + decimals``, so 22.55 is stored
+as 22552 (two bytes in SQLite's record format), 1.0 as 10 and 0.0 as 0. Any
+other float is stored as an 8-byte REAL. Decoding tells the two apart by the
+SQLite storage class, so every value reads back bit for bit.
+"""
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+import math
+from pathlib import Path
+import sqlite3
 from typing import Any, NamedTuple
 
-from .codec import from_ms
+from ..models import DeviceRecord, Reading
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MS = timedelta(milliseconds=1)
+MAX_DECIMALS = 6
+# Ten entries so any last digit decodes, even one this version never writes.
+_POWERS = tuple(10**decimals for decimals in range(10))
+_EXACT_INT_LIMIT = 2**53
+
+# Primary SQLite result codes (the low byte of an extended code).
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+SQLITE_CORRUPT = 11
+SQLITE_NOTADB = 26
+
+# A day of a big home, counted generously: 60 Hue motion sensors each reporting
+# temperature every 5 min (288), light level on change (~720), motion on change
+# (~500) and battery/connectivity a few times (~20), about 92,000 readings; plus
+# 10 air-quality monitors polled every 60 s for 7 metrics, 100,800 readings.
+# That is ~193,000 readings a day. 500,000 covers more than two such days, and a
+# spooled reading takes 26 bytes packed, so a full spool holds about 13 MB.
+DEFAULT_SPOOL_MAX_READINGS = 500_000
+DEFAULT_SIZE_BUDGET_BYTES = 1_000_000_000
+DEFAULT_EVENTS_MAX_ROWS = 10_000
+DEFAULT_EVENTS_MAX_AGE_DAYS = 90
+
+
+def to_ms(when: datetime) -> int:
+    """Return milliseconds since the epoch; `when` must be timezone aware."""
+    return (when - EPOCH) // ONE_MS
+
+
+def from_ms(ms: int) -> datetime:
+    """Return the UTC datetime of milliseconds since the epoch.
+
+    The float division is exact to the millisecond until the year 2242 (its
+    error stays under half a microsecond, which `fromtimestamp` rounds away),
+    and three times faster than adding a timedelta.
+    """
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def encode_value(value: float) -> int | float:
+    """Return the compact stored form of a finite value.
+
+    Raises ValueError for NaN and infinities, TypeError for non-numbers.
+    """
+    if not math.isfinite(value):
+        raise ValueError("value is not finite")
+    for decimals, power in enumerate(_POWERS[: MAX_DECIMALS + 1]):
+        mantissa: int = round(value * power)
+        if mantissa / power == value:
+            if abs(mantissa) < _EXACT_INT_LIMIT:
+                return mantissa * 10 + decimals
+            break
+    return float(value)
+
+
+def decode_value(stored: float) -> float:
+    """Return the value a stored form stands for."""
+    if isinstance(stored, int):
+        decoded: float = (stored // 10) / _POWERS[stored % 10]
+        return decoded
+    return stored
+
+
+class StoreError(Exception):
+    """The history store cannot do what was asked."""
+
+
+class SchemaTooNewError(StoreError):
+    """The file was written by a newer version of this integration."""
+
+    def __init__(self, found: int, supported: int) -> None:
+        """Keep both versions for the message."""
+        super().__init__(
+            f"history database is at schema version {found}, this version "
+            f"understands up to {supported}"
+        )
+        self.found = found
+        self.supported = supported
+
+
+class HistoryReadError(StoreError):
+    """The history file could not be read."""
+
+
+def primary_code(err: BaseException) -> int | None:
+    """Return the primary SQLite result code of an error, if it has one."""
+    code = getattr(err, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def is_lock_error(err: BaseException) -> bool:
+    """Return whether another connection holds a lock we need."""
+    return primary_code(err) in (SQLITE_BUSY, SQLITE_LOCKED)
+
+
+def is_corruption(err: BaseException) -> bool:
+    """Return whether the file is damaged or not a database at all."""
+    return primary_code(err) in (SQLITE_CORRUPT, SQLITE_NOTADB)
+
+
+def describe(err: BaseException) -> str:
+    """Return a short description: SQLite's error name and message."""
+    if isinstance(err, sqlite3.Error):
+        name = getattr(err, "sqlite_errorname", None) or type(err).__name__
+        return f"{name}: {err}"
+    return f"{type(err).__name__}: {err}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Retention, disk and memory bounds; can be changed while the store runs.
+
+    `retention_days` None keeps every reading for as long as the size budget
+    allows. Past `size_budget_bytes` the oldest readings are purged. The spool
+    holds readings the database refused (disk full, read-only, locked) and
+    drops the oldest, counted, past `spool_max_readings`.
+    """
+
+    retention_days: int | None = None
+    size_budget_bytes: int = DEFAULT_SIZE_BUDGET_BYTES
+    spool_max_readings: int = DEFAULT_SPOOL_MAX_READINGS
+    events_max_rows: int = DEFAULT_EVENTS_MAX_ROWS
+    events_max_age_days: int = DEFAULT_EVENTS_MAX_AGE_DAYS
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsItem:
+    """Readings handed over in one call; `received_ms` is when."""
+
+    received_ms: int
+    readings: tuple[Reading, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceItem:
+    """A device to create or update."""
+
+    record: DeviceRecord
+
+
+@dataclass(frozen=True, slots=True)
+class EventItem:
+    """A row for the events table."""
+
+    at_ms: int
+    kind: str
+    source: str
+    detail: Mapping[str, Any]
+
+
+type Item = ReadingsItem | DeviceItem | EventItem
+
+
+@dataclass(slots=True)
+class StoreStatus:
+    """The store's condition: live figures, and frozen copies for callers.
+
+    The writer thread keeps one instance up to date; `status()` hands out a
+    copy. Single attribute reads and writes are atomic, so a copy needs no
+    lock; figures of one copy may be a few microseconds apart.
+
+    `queued` counts readings accepted but not yet committed or spooled;
+    `spooled` those waiting because the database refused them (disk full,
+    read-only, vanished or locked past every retry); `spool_overflow` those
+    the spool had to drop. `readings_moved` counts readings stored one or more
+    milliseconds later because another value held their time. At stop the
+    spool goes to space reserved ahead (`spool_reserved` readings fit);
+    `readings_at_risk` are spooled readings that no reserved space covers, or,
+    after a stop, those that could not be saved; `spool_saved_to` says where
+    the last one went. `moved_aside` lists damaged files renamed at open;
+    `readings_salvaged` and `readings_lost` what was copied from them and
+    about how many readings their unreadable pages held.
+    """
+
+    path: Path
+    open: bool = False
+    journal_mode: str | None = None
+    wal: bool = False
+    writable: bool = False
+    schema_version: int | None = None
+    generation: int = 0
+    queued: int = 0
+    spooled: int = 0
+    spool_overflow: int = 0
+    spool_saved: int = 0
+    spool_saved_to: Path | None = None
+    spool_replayed: int = 0
+    spool_reserved: int = 0
+    readings_at_risk: int = 0
+    lock_retries: int = 0
+    lock_exhaustions: int = 0
+    readings_written: int = 0
+    readings_duplicate: int = 0
+    readings_moved: int = 0
+    readings_rejected: int = 0
+    readings_dropped: int = 0
+    readings_salvaged: int = 0
+    readings_lost: int = 0
+    events_dropped: int = 0
+    batches: int = 0
+    purged: int = 0
+    last_commit_at: datetime | None = None
+    last_purge_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    db_size_bytes: int = 0
+    wal_size_bytes: int = 0
+    moved_aside: tuple[Path, ...] = ()
+
+    def snapshot(self, waiting: int) -> StoreStatus:
+        """Return a copy, counting `waiting` queued readings too."""
+        return replace(self, queued=self.queued + waiting)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return plain data for diagnostics (paths and times as strings)."""
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, Path):
+                data[key] = str(value)
+            elif isinstance(value, datetime):
+                data[key] = value.isoformat()
+        data["moved_aside"] = [str(path) for path in self.moved_aside]
+        return data
 
 
 class HistoryRow(NamedTuple):

@@ -1,4 +1,4 @@
-"""Readings the database refused, packed in memory and saved beside it at stop.
+"""Readings the database refused: packed in memory, saved beside it at stop.
 
 A spooled reading is 26 bytes: the index of its context (device key, source,
 name, location and unit at the time), the index of its metric, the time in
@@ -10,12 +10,28 @@ record count, device records and events still to write), then the records.
 """
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 import json
+import math
 import os
 from pathlib import Path
+import sqlite3
 import struct
 from typing import Any
+
+from ..const import LOGGER
+from ..models import DeviceRecord
+from .records import (
+    EPOCH,
+    ONE_MS,
+    DeviceItem,
+    EventItem,
+    Item,
+    ReadingsItem,
+    encode_value,
+)
+from .rows import BAD_READING, CHUNK_ROWS, Catalog, Row, Tally, check_names, label_key
 
 MAGIC = b"HMSPOOL1"
 RECORD = struct.Struct("<IHqid")
@@ -152,6 +168,139 @@ class Spool:
         for index, chunk in enumerate(self._chunks):
             view = memoryview(chunk)[self._head if index == 0 else 0 :]
             yield from RECORD.iter_unpack(view)
+
+
+def spool_rows(
+    conn: sqlite3.Connection,
+    catalog: Catalog,
+    records: Iterable[SpoolRecord],
+    now_ms: int,
+    tally: Tally,
+) -> Iterator[list[Row]]:
+    """Yield readings rows for spooled readings, with their labels at the time."""
+    rows: list[Row] = []
+    for (key, source, name, location, unit), metric, ms, delay, value in records:
+        device_id = catalog.device_id(conn, key, now_ms)
+        label_id = catalog.label_id(conn, (source, name, location or "", unit or ""))
+        metric_id = catalog.metric_id(conn, metric)
+        tally.touched.add(device_id)
+        rows.append((device_id, metric_id, ms, encode_value(value), delay, label_id))
+        if len(rows) >= CHUNK_ROWS:
+            tally.offered += len(rows)
+            yield rows
+            rows = []
+    tally.offered += len(rows)
+    yield rows
+
+
+def spool_items(
+    catalog: Catalog, items: Iterable[Item], spool: Spool, events: list[EventItem]
+) -> Tally:
+    """Move items the database refused into the spool (and `events`)."""
+    tally = Tally()
+    for item in items:
+        if isinstance(item, ReadingsItem):
+            for reading in item.readings:
+                try:
+                    ms = (reading.measured_at - EPOCH) // ONE_MS
+                    value = float(reading.value)
+                    if not math.isfinite(value):
+                        raise ValueError("value is not finite")
+                    check_names(reading)
+                    record = catalog.record(reading.device_key)
+                    source, name, location, unit = label_key(record, reading.unit)
+                    context = (record.device_key, source, name, location, unit)
+                    spool.add(
+                        context,
+                        str(reading.metric),
+                        ms,
+                        (item.received_ms - ms) // 1000,
+                        value,
+                    )
+                except BAD_READING as err:
+                    tally.reject(reading, err)
+                    continue
+                tally.offered += 1
+        elif isinstance(item, DeviceItem):
+            catalog.note(item.record)
+        else:
+            events.append(item)
+    return tally
+
+
+def save_at_stop(
+    spool: Spool,
+    path: Path,
+    devices: Iterable[DeviceRecord],
+    events: Iterable[EventItem],
+) -> OSError | None:
+    """Save the spool, device records and events still to write; log the outcome."""
+    try:
+        spool.save(
+            path,
+            {
+                "devices": [
+                    [
+                        r.device_key,
+                        r.source,
+                        r.name,
+                        r.model,
+                        r.manufacturer,
+                        r.location,
+                    ]
+                    for r in devices
+                ],
+                "events": [
+                    [e.at_ms, e.kind, e.source, json.dumps(dict(e.detail), default=str)]
+                    for e in events
+                ],
+            },
+        )
+    except OSError as err:
+        LOGGER.error(
+            "Could not save %d unwritten readings to %s (%s); they are lost",
+            spool.count,
+            path,
+            err,
+        )
+        return err
+    LOGGER.warning(
+        "Saved %d readings the history database did not take to %s; they are "
+        "written at the next start",
+        spool.count,
+        path,
+    )
+    return None
+
+
+type SavedSpool = tuple[Spool, list[DeviceRecord], list[EventItem]]
+
+
+def take_over(path: Path, max_readings: int) -> SavedSpool | dict[str, str] | None:
+    """Load a spool saved at the last stop.
+
+    Returns None without one; the detail of a `spool_damaged` event when it
+    is damaged, after moving it aside.
+    """
+    if not path.exists():
+        return None
+    try:
+        spool, extra = Spool.load(path, max_readings)
+        devices = [DeviceRecord(*fields) for fields in extra.get("devices", [])]
+        events = [
+            EventItem(at_ms, kind, source, json.loads(detail))
+            for at_ms, kind, source, detail in extra.get("events", [])
+        ]
+    except (OSError, TypeError, ValueError) as err:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = path.with_name(f"{path.name}.bad-{stamp}")
+        path.replace(target)
+        LOGGER.error(
+            "Saved history spool %s is damaged (%s); moved it to %s", path, err, target
+        )
+        return {"error": str(err), "moved_to": str(target)}
+    LOGGER.info("Replaying %d readings saved at the last stop", spool.count)
+    return spool, devices, events
 
 
 def _context(item: Any) -> Context:

@@ -1,30 +1,35 @@
 """The single writer thread: the only code that writes the history file.
 
 It waits for queued items, commits them in batches (one transaction each, at
-least once a second), keeps what the database refuses in the spool and tries
-again later, and runs maintenance between batches. Nothing here runs on the
-event loop; the writes themselves go through the `Session`.
+least once a second) through its `Committer`, which keeps what the database
+refuses in the spool, and it runs maintenance between batches. Nothing here
+runs on the event loop.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 import os
+from pathlib import Path
 import sqlite3
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..const import LOGGER
-from .conditions import Conditions, wall_ms
-from .intake import Intake, Item, ReadingsItem
+from .committer import Committer, wall_ms
 from .maintenance import Maintenance
-from .session import TXN_READINGS, Session
-from .settings import StoreSettings
+from .records import Item, ReadingsItem, StoreSettings, StoreStatus
+
+if TYPE_CHECKING:
+    from .history_store import Intake
 
 # A batch starts when a reading has waited this long, or at once when
 # BATCH_READINGS wait, so every reading is committed within about a second.
 LINGER_S = 0.5
 BATCH_READINGS = 2_000
+# Large bursts (a replayed spool, a source catching up) commit in transactions
+# of this many readings: fewer syncs and checkpoints, about 0.5 s each.
+TXN_READINGS = 100_000
 MAINTENANCE_INTERVAL_S = 300.0
 IDLE_CHECKPOINT_S = 30.0
 WRITER_NICENESS = 10
@@ -52,17 +57,18 @@ class Writer(threading.Thread):
 
     def __init__(
         self,
-        conditions: Conditions,
+        path: Path,
+        status: StoreStatus,
         intake: Intake,
         settings: Callable[[], StoreSettings],
     ) -> None:
-        """Write the file of `conditions` from `intake`."""
+        """Write the file at `path` from `intake`, reporting into `status`."""
         super().__init__(name="home_monitor_history_writer", daemon=True)
-        self._session = Session(conditions, settings)
-        self._state = conditions
+        self._file = Committer(path, status, settings)
+        self._status = status
         self._intake = intake
         self._settings = settings
-        self._maintenance = Maintenance(self._session.transact)
+        self._maintenance = Maintenance(self._file.transact)
         self._maintaining = False
         self._next_maintenance = 0.0
         self._handled = 0
@@ -71,23 +77,19 @@ class Writer(threading.Thread):
 
     def stop(self, deadline: float) -> None:
         """Write what is queued, then stop by `deadline` (monotonic)."""
-        self._session.deadline = deadline
+        self._file.deadline = deadline
         self._intake.hurry()
 
     def run(self) -> None:
         """Open the file, then serve the queue until stopped."""
         lower_priority()
         try:
-            self._session.load_saved_spool()
-            try:
-                self._session.connect()
-            except (sqlite3.Error, OSError) as err:
-                self._state.unwritable(err)
+            self._file.start()
         except BaseException as err:  # noqa: BLE001 - handed to open()
             self.open_error = err
             self.ready.set()
             return
-        self._state.counters.open = True
+        self._status.open = True
         self.ready.set()
         while True:
             try:
@@ -95,62 +97,61 @@ class Writer(threading.Thread):
                     break
             except Exception as err:  # noqa: BLE001 - the writer must keep going
                 LOGGER.exception("Unexpected error in the history writer")
-                self._state.note_error(err)
+                self._file.note_error(err)
                 time.sleep(1.0)
             self._wait()
         self._finish()
 
     def _cycle(self) -> bool:
         """Do whatever is due; return True when stopped and drained."""
-        session = self._session
+        file = self._file
         self._intake.wake.clear()
         now = time.monotonic()
-        stopping = session.deadline is not None
+        stopping = file.deadline is not None
         hurry = stopping or self._intake.urgent
-        session.spool.max_readings = self._settings().spool_max_readings
-        if session.spool.count and (hurry or now >= self._state.retry_at):
-            session.drain_spool()
+        file.spool.max_readings = self._settings().spool_max_readings
+        if file.spool.count and (hurry or now >= file.retry_at):
+            file.drain_spool()
         if hurry or self._intake.due_in(now, LINGER_S) == 0.0:
             items, readings, seq = self._intake.take()
             if items:
                 self._handle(items, readings)
             self._handled = seq
-            if session.spool.count and hurry and now >= self._state.retry_at:
-                session.drain_spool()
+            if file.spool.count and hurry and now >= file.retry_at:
+                file.drain_spool()
         if (
-            self._state.events
-            and session.conn is not None
-            and not session.spool.count
-            and now >= self._state.retry_at
+            file.events
+            and file.conn is not None
+            and not file.spool.count
+            and now >= file.retry_at
         ):
-            session.flush_events()  # the store's own events, written without delay
-        self._intake.resolve(self._handled, ok=not session.spool.count)
+            file.flush_events()  # the store's own events, written without delay
+        self._intake.resolve(self._handled, ok=not file.spool.count)
         if stopping:
-            return self._intake.due_in(now, LINGER_S) is None or not session.time_left(
-                0
-            )
+            due = self._intake.due_in(now, LINGER_S)
+            return due is None or not file.time_left(0)
         self._maybe_maintain(now)
-        if session.wal_dirty and now >= session.last_commit + IDLE_CHECKPOINT_S:
-            session.checkpoint()
+        if file.wal_dirty and now >= file.last_commit + IDLE_CHECKPOINT_S:
+            file.checkpoint()
         return False
 
     def _wait(self) -> None:
-        session = self._session
+        file = self._file
         now = time.monotonic()
         waits = [60.0]
         if (due := self._intake.due_in(now, LINGER_S)) is not None:
             waits.append(due)
-        if session.spool.count:
-            waits.append(self._state.retry_at - now)
-        if session.conn is not None:
+        if file.spool.count:
+            waits.append(file.retry_at - now)
+        if file.conn is not None:
             waits.append(0.0 if self._maintaining else self._next_maintenance - now)
-            if session.wal_dirty:
-                waits.append(session.last_commit + IDLE_CHECKPOINT_S - now)
+            if file.wal_dirty:
+                waits.append(file.last_commit + IDLE_CHECKPOINT_S - now)
         self._intake.wake.wait(max(0.0, min(waits)))
 
     def _handle(self, items: list[Item], readings: int) -> None:
         """Commit items in transactions of at most TXN_READINGS readings."""
-        self._state.counters.inflight = readings
+        self._status.queued = readings
         try:
             group: list[Item] = []
             count = 0
@@ -159,17 +160,17 @@ class Writer(threading.Thread):
                 if isinstance(item, ReadingsItem):
                     count += len(item.readings)
                 if count >= TXN_READINGS:
-                    self._session.commit(group)
+                    self._file.commit(group)
                     group, count = [], 0
             if group:
-                self._session.commit(group)
+                self._file.commit(group)
         finally:
-            self._state.counters.inflight = 0
+            self._status.queued = 0
 
     def _maybe_maintain(self, now: float) -> None:
-        session = self._session
+        file = self._file
         requested = self._intake.maintenance_requests()
-        if session.conn is None or session.spool.count:
+        if file.conn is None or file.spool.count:
             if requested:
                 self._intake.resolve_maintenance(ok=False)
             return
@@ -177,36 +178,23 @@ class Writer(threading.Thread):
             return
         try:
             self._maintaining = not self._maintenance.run(
-                session.conn, self._settings(), wall_ms()
+                file.conn, self._settings(), wall_ms()
             )
         except sqlite3.Error as err:
             LOGGER.warning("History maintenance failed: %s", err)
-            self._state.note_error(err)
+            file.note_error(err)
             self._maintaining = False
         if self._maintaining:
             return
         totals = self._maintenance.totals
         if detail := totals.as_detail():
-            self._state.counters.purged += totals.retention + totals.budget
-            self._state.counters.last_purge_at = datetime.now(UTC)
-            self._state.add_event("purge", detail)
-            LOGGER.debug("History maintenance: %s", detail)
+            file.purged(totals.retention, totals.budget, detail)
         self._maintenance.totals = type(totals)()
         self._next_maintenance = now + MAINTENANCE_INTERVAL_S
-        ok = session.conn is not None and session.flush_events()
-        session.checkpoint()
+        ok = file.conn is not None and file.flush_events()
+        file.checkpoint()
         self._intake.resolve_maintenance(ok=ok)
 
     def _finish(self) -> None:
-        session = self._session
-        if session.spool.count or (
-            session.conn is None and (session.catalog.dirty or self._state.events)
-        ):
-            self._state.save_spool(session.spool, session.catalog)
-        elif session.conn is not None:
-            session.flush_events()
-        session.checkpoint()
-        session.disconnect()
-        self._state.counters.open = False
-        self._state.counters.writable = False
+        self._file.finish()
         self._intake.release_all()
