@@ -4,6 +4,7 @@ from collections.abc import AsyncGenerator
 import csv
 from datetime import timedelta
 from pathlib import Path
+import threading
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -173,9 +174,27 @@ async def test_export_history_without_response(
             "invalid_time_range",
             "must be before the end",
         ),
+        ({"start": "2026-02-30 00:00:00"}, "invalid_time", "not 2026-02-30"),
+        ({"end": "2026-01-01 25:00:00"}, "invalid_time", "not 2026-01-01 25"),
+        ({"start": "0000-01-01 00:00:00"}, "invalid_time", "not 0000-01-01"),
+        ({"start": "0001-01-01T00:00:00+02:00"}, "invalid_time", "not 0001"),
+        ({"end": "9999-12-31T23:00:00-05:00"}, "invalid_time", "not 9999"),
+        ({"end": "0001-01-01T00:00:00Z"}, "invalid_time_range", "before the end"),
+        ({"start": 1767225600}, "invalid_time", "not 1767225600"),
+        ({"start": ["2026-01-01"]}, "invalid_time", "not ['2026-01-01']"),
+        ({"metric": ["pm25"]}, "unknown_metric", "Unknown measurement ['pm25']"),
+        ({"metric": {"a": 1}}, "unknown_metric", "Unknown measurement {'a': 1}"),
+        ({"device_id": ["x"]}, "unknown_device", "Device ['x'] is not"),
         ({"limit": 0}, "invalid_limit", "whole number from 1 to 10000, not 0"),
         ({"limit": "many"}, "invalid_limit", "not many"),
         ({"limit": 10_001}, "invalid_limit", "not 10001"),
+        ({"limit": 2.7}, "invalid_limit", "not 2.7"),
+        ({"limit": "2.7"}, "invalid_limit", "not 2.7"),
+        ({"limit": True}, "invalid_limit", "not True"),
+        ({"limit": False}, "invalid_limit", "not False"),
+        ({"limit": float("nan")}, "invalid_limit", "not nan"),
+        ({"limit": [5]}, "invalid_limit", "not [5]"),
+        ({"limit": "9" * 5000}, "invalid_limit", "not 999"),
     ],
 )
 async def test_get_history_bad_arguments(
@@ -190,6 +209,23 @@ async def test_get_history_bad_arguments(
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == key
     assert message in str(err.value)
+    assert len(str(err.value)) < 1000
+
+
+async def test_year_one_in_a_zone_east_of_utc_is_refused(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    await hass.config.async_set_time_zone("Asia/Tokyo")
+    with pytest.raises(ServiceValidationError) as err:
+        await _get(hass, start="0001-01-01 00:00:00")
+    assert err.value.translation_key == "invalid_time"
+
+
+@pytest.mark.parametrize("limit", [5, 5.0, "5", " 5 "])
+async def test_whole_number_limits_are_accepted(
+    hass: HomeAssistant, store: HistoryStore, limit: object
+) -> None:
+    assert (await _get(hass, metric="pm25", limit=limit))["count"] == 5
 
 
 async def test_a_device_of_another_integration_is_refused(
@@ -216,15 +252,123 @@ async def test_export_outside_allowed_folders_is_refused(
     assert "may not write to /etc/history.csv" in str(err.value)
 
 
-async def test_export_to_a_missing_folder_fails_cleanly(
+async def test_allowed_path_is_checked_off_the_event_loop(
+    hass: HomeAssistant, store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = hass.config.is_allowed_path
+    threads: list[int] = []
+
+    def _is_allowed_path(path: str) -> bool:
+        threads.append(threading.get_ident())
+        return real(path)
+
+    monkeypatch.setattr(hass.config, "is_allowed_path", _is_allowed_path)
+    await hass.services.async_call(
+        DOMAIN, "export_history", {"path": "www/h.csv"}, blocking=True
+    )
+    assert threads
+    assert hass.loop_thread_id not in threads
+
+
+async def test_missing_folders_inside_an_allowed_folder_are_created(
     hass: HomeAssistant, store: HistoryStore
 ) -> None:
+    response = await hass.services.async_call(
+        DOMAIN,
+        "export_history",
+        {"path": "www/reports/2026/h.csv", "metric": "pm25"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response == {"path": hass.config.path("www/reports/2026/h.csv"), "rows": 99}
+
+
+async def test_the_documented_example_works_on_a_fresh_install(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    # A fresh install has no www folder, but it is an allowed one.
+    www = Path(hass.config.path("www"))
+    await hass.async_add_executor_job(www.rmdir)
+    await hass.services.async_call(
+        DOMAIN, "export_history", {"path": str(www / "history.csv")}, blocking=True
+    )
+    assert await hass.async_add_executor_job((www / "history.csv").is_file)
+
+
+def _files(folder: Path) -> set[Path]:
+    return set(folder.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("path", "key"),
+    [
+        ("www", "export_path_is_directory"),
+        ("www/", "export_path_is_directory"),
+        ("", "export_path_invalid"),
+        ("www/a\0b.csv", "export_path_invalid"),
+        ("www/" + "h" * 100_000 + ".csv", "export_path_invalid"),
+        ("www/" + "h" * 250 + ".csv", "export_path_invalid"),
+        ("www/" + "d/" * 3000 + "h.csv", "export_path_invalid"),
+        (["www/h.csv"], "export_path_invalid"),
+        ({"path": "www/h.csv"}, "export_path_invalid"),
+        (42, "export_path_invalid"),
+    ],
+    ids=[
+        "directory",
+        "directory-slash",
+        "empty",
+        "nul",
+        "100kb-name",
+        "name-too-long-with-temp-suffix",
+        "path-too-long",
+        "list",
+        "dict",
+        "number",
+    ],
+)
+async def test_unusable_export_paths_are_refused_and_leave_nothing(
+    hass: HomeAssistant, store: HistoryStore, path: object, key: str
+) -> None:
+    config = Path(hass.config.config_dir)
+    before = await hass.async_add_executor_job(_files, config)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "export_history", {"path": path}, blocking=True
+        )
+    assert err.value.translation_key == key
+    assert len(str(err.value)) < 1000
+    assert await hass.async_add_executor_job(_files, config) == before
+
+
+async def test_a_failed_export_leaves_no_file_or_folder(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    config = Path(hass.config.config_dir)
+    await hass.async_add_executor_job(store.reader.close)
+    for suffix in ("", "-wal", "-shm"):
+        await hass.async_add_executor_job(
+            lambda s=suffix: Path(f"{store.path}{s}").unlink(missing_ok=True)
+        )
+    before = await hass.async_add_executor_job(_files, config)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
-            DOMAIN, "export_history", {"path": "www/missing/h.csv"}, blocking=True
+            DOMAIN, "export_history", {"path": "www/new/deeper/h.csv"}, blocking=True
         )
-    assert err.value.translation_key == "export_failed"
-    assert "No such file or directory" in str(err.value)
+    assert err.value.translation_key == "history_read_failed"
+    assert await hass.async_add_executor_job(_files, config) == before
+
+
+async def test_a_file_in_the_way_of_a_folder_is_a_bad_path(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    await hass.async_add_executor_job(
+        Path(hass.config.path("www", "taken")).write_text, "x"
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "export_history", {"path": "www/taken/h.csv"}, blocking=True
+        )
+    assert err.value.translation_key == "export_path_invalid"
 
 
 async def test_actions_need_an_open_store(hass: HomeAssistant) -> None:

@@ -1,10 +1,16 @@
-"""Actions on the history store: get_history and export_history."""
+"""Actions on the history store: get_history and export_history.
+
+The schemas accept any value; the handlers check each one, so every mistake
+is answered with a translated `ServiceValidationError` (HTTP 400).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+import errno
 from functools import partial
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +28,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, vol
 from .history import get_store
 from .models import Metric
-from .store import HistoryStore, StoreError
-from .store.export import export_csv
+from .store import HistoryStore, StoreError, export_csv
 
 SERVICE_GET_HISTORY = "get_history"
 SERVICE_EXPORT_HISTORY = "export_history"
@@ -36,9 +41,16 @@ ATTR_PATH = "path"
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 DEFAULT_SPAN = timedelta(days=1)
-_LIMIT = vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_LIMIT))
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+METRICS = frozenset(str(metric) for metric in Metric)
+# Longest file or folder name, and whole path, POSIX file systems take.
+NAME_MAX = 255
+PATH_MAX = 4096
+# Errors that say the path itself is unusable, not that writing failed.
+BAD_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR})
+# Values quoted in messages are cut to this length.
+QUOTE_MAX = 100
 
-# Values are checked in the handlers, so every mistake gets a translated message.
 _QUERY_FIELDS = {
     vol.Optional(ATTR_DEVICE_ID): object,
     vol.Optional(ATTR_METRIC): object,
@@ -49,11 +61,17 @@ GET_HISTORY_SCHEMA = vol.Schema({**_QUERY_FIELDS, vol.Optional(ATTR_LIMIT): obje
 EXPORT_HISTORY_SCHEMA = vol.Schema({**_QUERY_FIELDS, vol.Required(ATTR_PATH): object})
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+def _quote(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= QUOTE_MAX else f"{text[:QUOTE_MAX]}…"
+
+
+def _invalid(key: str, **placeholders: object) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders=placeholders or None,
+        translation_placeholders={k: _quote(v) for k, v in placeholders.items()}
+        or None,
     )
 
 
@@ -66,31 +84,36 @@ def _store(hass: HomeAssistant) -> HistoryStore:
 def _device_key(hass: HomeAssistant, data: dict[str, Any]) -> str | None:
     if (device_id := data.get(ATTR_DEVICE_ID)) is None:
         return None
-    device = dr.async_get(hass).async_get(str(device_id))
+    device = (
+        dr.async_get(hass).async_get(device_id) if isinstance(device_id, str) else None
+    )
     for domain, key in device.identifiers if device else ():
         if domain == DOMAIN:
             return key
-    raise _invalid("unknown_device", device_id=str(device_id))
+    raise _invalid("unknown_device", device_id=device_id)
 
 
 def _metric(data: dict[str, Any]) -> str | None:
     if (metric := data.get(ATTR_METRIC)) is None:
         return None
-    if metric not in set(Metric):
-        raise _invalid("unknown_metric", metric=str(metric), metrics=", ".join(Metric))
-    return str(metric)
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise _invalid("unknown_metric", metric=metric, metrics=", ".join(Metric))
+    return metric
 
 
 def _time(data: dict[str, Any], key: str) -> datetime | None:
     if (value := data.get(key)) is None:
         return None
+    if not isinstance(value, (str, datetime)):
+        raise _invalid("invalid_time", field=key, value=value)
     try:
         parsed = cv.datetime(value)
-    except vol.Invalid:
-        raise _invalid("invalid_time", field=key, value=str(value)) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt_util.get_default_time_zone())
-    return dt_util.as_utc(parsed)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt_util.get_default_time_zone())
+        return dt_util.as_utc(parsed)
+    except vol.Invalid, ValueError, TypeError, OverflowError:
+        # Impossible dates, and times that leave the calendar once in UTC.
+        raise _invalid("invalid_time", field=key, value=value) from None
 
 
 def _span(
@@ -99,18 +122,37 @@ def _span(
     start, end = _time(data, ATTR_START), _time(data, ATTR_END)
     if default_span is not None:
         end = end or dt_util.utcnow()
-        start = start or end - default_span
+        if start is None:
+            start = end - default_span if end - EARLIEST > default_span else EARLIEST
     if start is not None and end is not None and start >= end:
-        raise _invalid("invalid_time_range", start=str(start), end=str(end))
+        raise _invalid("invalid_time_range", start=start, end=end)
     return start, end
+
+
+def _whole_number(value: object) -> int | None:
+    """Return `value` as an int when it is a whole number (not a bool), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def _limit(data: dict[str, Any]) -> int:
     value = data.get(ATTR_LIMIT, DEFAULT_LIMIT)
-    try:
-        limit: int = _LIMIT(value)
-    except vol.Invalid:
-        raise _invalid("invalid_limit", value=str(value), max=str(MAX_LIMIT)) from None
+    limit = _whole_number(value)
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
+        raise _invalid("invalid_limit", value=value, max=MAX_LIMIT)
     return limit
 
 
@@ -166,14 +208,65 @@ async def _async_get_history(call: ServiceCall) -> ServiceResponse:
     }
 
 
+def _export_path(hass: HomeAssistant, value: object) -> Path:
+    """Return the absolute target path, checking its form (no file system access)."""
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise _invalid("export_path_invalid", path=repr(value))
+    path = Path(value)
+    if not path.is_absolute():
+        path = Path(hass.config.path(value))
+    if len(os.fsencode(path)) > PATH_MAX or any(
+        len(os.fsencode(part)) > NAME_MAX for part in path.parts
+    ):
+        raise _invalid("export_path_invalid", path=path)
+    return path
+
+
+def _prepare_target(hass: HomeAssistant, path: Path) -> list[Path]:
+    """Check the target may be written and create its missing folders (blocking).
+
+    Returns the folders it created, deepest last.
+    """
+    if not hass.config.is_allowed_path(str(path)):
+        raise _invalid("export_path_not_allowed", path=path)
+    if path.is_dir():
+        raise _invalid("export_path_is_directory", path=path)
+    missing = [folder for folder in path.parents if not folder.exists()]
+    created: list[Path] = []
+    try:
+        for folder in reversed(missing):
+            folder.mkdir()
+            created.append(folder)
+    except OSError as err:
+        _remove_folders(created)
+        raise _export_error(path, err) from err
+    return created
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove folders an export created, deepest first, if they are still empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _export_error(path: Path, err: OSError) -> HomeAssistantError:
+    if err.errno in BAD_PATH_ERRNOS:
+        return _invalid("export_path_invalid", path=path)
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="export_failed",
+        translation_placeholders={"path": _quote(path), "error": str(err)},
+    )
+
+
 async def _async_export_history(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     query = _query(call, default_span=None)
-    path = Path(str(call.data[ATTR_PATH]))
-    if not path.is_absolute():
-        path = Path(hass.config.path(str(path)))
-    if not hass.config.is_allowed_path(str(path)):
-        raise _invalid("export_path_not_allowed", path=str(path))
+    path = _export_path(hass, call.data[ATTR_PATH])
+    created = await hass.async_add_executor_job(_prepare_target, hass, path)
     export = partial(
         export_csv,
         query.store.reader,
@@ -185,14 +278,11 @@ async def _async_export_history(call: ServiceCall) -> ServiceResponse:
     )
     try:
         rows = await hass.async_add_executor_job(export)
-    except StoreError as err:
-        raise _read_failed(err) from err
-    except OSError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="export_failed",
-            translation_placeholders={"path": str(path), "error": str(err)},
-        ) from err
+    except (StoreError, OSError) as err:
+        await hass.async_add_executor_job(_remove_folders, created)
+        if isinstance(err, StoreError):
+            raise _read_failed(err) from err
+        raise _export_error(path, err) from err
     return {"path": str(path), "rows": rows}
 
 
