@@ -268,3 +268,35 @@ def test_nothing_is_queued_after_close(make_store: StoreFactory) -> None:
     store.record_event("retry", "hue", {})
     assert store.status().queued == 0
     assert store.flush(0.1)  # nothing waits for a writer that is gone
+
+
+def test_a_different_value_at_a_taken_time_moves_to_the_next_free_millisecond(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    store = make_store()
+    first = Reading(DEVICE, Metric.TEMPERATURE, 20.5, "°C", T0)
+    second = replace(first, value=21.0)
+    third = replace(first, value=21.5)
+    later = replace(first, value=22.0, measured_at=T0 + timedelta(milliseconds=1))
+    store.enqueue([first, second])
+    store.enqueue([later])
+    assert store.flush(5)
+    store.enqueue([third])
+    assert store.flush(5)
+    rows = store.reader.readings(DEVICE, limit=10)
+    assert [(row.value, row.measured_at - T0) for row in rows] == [
+        (20.5, timedelta(0)),
+        (22.0, timedelta(milliseconds=1)),  # its own time, written in the same batch
+        (21.0, timedelta(milliseconds=2)),
+        (21.5, timedelta(milliseconds=3)),
+    ]
+    status = store.status()
+    assert status.readings_moved == 2
+    assert status.readings_duplicate == 0
+    # Replays stay idempotent: every value already stored is stored once.
+    store.enqueue([first, second, third, later])
+    assert store.flush(5)
+    assert reading_count(db_path) == 4
+    status = store.status()
+    assert status.readings_moved == 2
+    assert status.readings_duplicate == 4

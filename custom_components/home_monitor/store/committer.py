@@ -236,6 +236,7 @@ class Committer:
         status = self.status
         status.readings_written += inserted
         status.readings_duplicate += tally.offered - inserted
+        status.readings_moved += tally.moved
         status.readings_rejected += tally.rejected
         status.batches += 1
         status.last_commit_at = datetime.now(UTC)

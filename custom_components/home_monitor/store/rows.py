@@ -205,6 +205,15 @@ BAD_READING = (TypeError, ValueError, AttributeError, OverflowError)
 # Rows handed to one executemany call. Building them holds the GIL for about
 # 0.3 ms; smaller chunks cost throughput, larger ones delay the event loop.
 CHUNK_ROWS = 256
+_VALUE_AT = (
+    "SELECT value FROM readings WHERE device_id = ? AND metric_id = ? "
+    "AND measured_at = ?"
+)
+_TAKEN_AFTER = (
+    "SELECT measured_at, value FROM readings WHERE device_id = ? AND metric_id = ? "
+    "AND measured_at > ? ORDER BY measured_at LIMIT ?"
+)
+_WALK = 64
 # Whole numbers below this store as plain scaled integers without a search.
 _SMALL = 2**49
 
@@ -214,6 +223,7 @@ class Tally:
     """What one batch did, filled in while its rows are produced."""
 
     offered: int = 0
+    moved: int = 0
     rejected: int = 0
     example: str | None = None
     touched: set[int] = field(default_factory=set)
@@ -296,12 +306,14 @@ def write_rows(
 ) -> tuple[Tally, int]:
     """Insert rows, device updates and events in the open transaction.
 
-    Returns the batch's tally and how many readings were new.
+    Returns the batch's tally (`moved` filled in) and how many readings were new.
     """
     tally = Tally()
     inserted = 0
     for rows in source(conn, now_ms, tally):
-        inserted += insert_rows(conn, rows)
+        new, moved = insert_rows(conn, rows)
+        inserted += new
+        tally.moved += moved
     catalog.write_dirty(conn, now_ms)
     if tally.touched:
         conn.executemany(_TOUCH_DEVICE, [(now_ms, device) for device in tally.touched])
@@ -310,8 +322,13 @@ def write_rows(
     return tally, inserted
 
 
-def insert_rows(conn: sqlite3.Connection, rows: list[Row]) -> int:
-    """Insert rows (duplicates are ignored); return how many were new."""
+def insert_rows(conn: sqlite3.Connection, rows: list[Row]) -> tuple[int, int]:
+    """Insert rows; return how many were new and how many of those were moved.
+
+    The same value at a taken (device, metric, time) key is a repeat and is
+    ignored. A different value there is not lost: it goes to the next free
+    millisecond after the key (see `_move`).
+    """
     whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
     inserted = 0
     if whole:
@@ -322,7 +339,38 @@ def insert_rows(conn: sqlite3.Connection, rows: list[Row]) -> int:
         inserted += max(0, conn.executemany(INSERT_MANY, groups).rowcount)
     if whole < len(rows):
         inserted += max(0, conn.executemany(INSERT_READING, rows[whole:]).rowcount)
-    return inserted
+    if inserted == len(rows):
+        return inserted, 0
+    moved = 0
+    for row in rows:
+        (stored,) = conn.execute(_VALUE_AT, row[:3]).fetchone()
+        if stored != row[3] and _move(conn, row):
+            moved += 1
+    return inserted + moved, moved
+
+
+def _move(conn: sqlite3.Connection, row: Row) -> bool:
+    """Store a row whose key holds another value at the next free millisecond.
+
+    Walks the run of taken milliseconds after the key; meeting the same value
+    on the way means the row was moved there before (a replay), so it is not
+    stored again. Returns whether it was stored.
+    """
+    device, metric, at, value = row[:4]
+    while True:
+        taken = conn.execute(_TAKEN_AFTER, (device, metric, at, _WALK)).fetchall()
+        for when, stored in taken:
+            if when != at + 1:
+                break
+            if stored == value:
+                return False
+            at = when
+        else:
+            if len(taken) == _WALK:
+                continue
+        break
+    conn.execute(INSERT_READING, (device, metric, at + 1, value, *row[4:]))
+    return True
 
 
 def insert_events(
