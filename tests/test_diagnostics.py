@@ -1,37 +1,110 @@
-"""Diagnostics: useful state, no secret."""
+"""Diagnostics: useful state, no secret and no personal identifier."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
-from tests.hue.fixtures import make_entry
-from tests.simulators.hue_bridge import HueBridgeSimulator
+from tests.amazon import conftest as amazon
+from tests.simulators.alexa import AlexaSimulator
+
+# The Amazon simulator's fixtures (they live beside the Amazon tests).
+_tls_context = amazon._tls_context
+simulator = amazon.simulator
+credentials = amazon.credentials
+amazon_env = amazon.amazon_env
+amazon_entry = amazon.entry
+
+# What changes from run to run: ports, folders, clocks, timings, write batching.
+VOLATILE = props(
+    "host",
+    "path",
+    "discovered_at",
+    "hour",
+    "duration_ms",
+    "cycle_ms_total",
+    "mean_cycle_ms",
+    "last_commit_at",
+    "batches",
+    "db_size_bytes",
+    "wal_size_bytes",
+    "bytes_sent",
+    "bytes_received",
+    "total_stream_bytes",
+    "stream_bytes",
+)
 
 
-async def test_diagnostics_show_state_and_hide_the_app_key(
+async def _diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, loaded: MockConfigEntry
+) -> dict[str, Any]:
+    store = loaded.runtime_data.store
+    assert await hass.async_add_executor_job(store.flush, 10)
+    return await get_diagnostics_for_config_entry(hass, hass_client, loaded)
+
+
+def _assert_no_hue_identifiers(loaded: MockConfigEntry, text: str) -> None:
+    assert loaded.data["api_key"] not in text
+    assert str(loaded.unique_id) not in text.lower()
+    # v1 device keys hold the sensors' Zigbee addresses, their serial numbers.
+    serials = [
+        device.serial_number for device in loaded.runtime_data.coordinator.data.values()
+    ]
+    assert serials
+    assert all(serial and serial not in text for serial in serials)
+
+
+async def test_hue_v2_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    bridge: HueBridgeSimulator,
+    loaded_v2: MockConfigEntry,
+    snapshot: SnapshotAssertion,
 ) -> None:
-    app_key = bridge.add_app_key()
-    entry = make_entry(bridge, app_key, 1)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    diagnostics = await _diagnostics(hass, hass_client, loaded_v2)
+    assert diagnostics == snapshot(exclude=VOLATILE)
+    _assert_no_hue_identifiers(loaded_v2, json.dumps(diagnostics))
 
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
 
-    assert app_key not in json.dumps(diagnostics)
-    assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
-    coordinator = diagnostics["coordinator"]
-    assert coordinator["source"] == "hue"
-    assert coordinator["last_update_success"] is True
-    assert len(coordinator["devices"]) == 2
-    assert diagnostics["store"]["open"] is True
-    assert await hass.config_entries.async_unload(entry.entry_id)
+async def test_hue_v1_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_v1: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    diagnostics = await _diagnostics(hass, hass_client, loaded_v1)
+    assert diagnostics == snapshot(exclude=VOLATILE)
+    _assert_no_hue_identifiers(loaded_v1, json.dumps(diagnostics))
+
+
+async def test_amazon_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: AlexaSimulator,
+    amazon_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    coordinator = await amazon.setup_entry(hass, amazon_entry)
+    diagnostics = await _diagnostics(hass, hass_client, amazon_entry)
+    assert diagnostics == snapshot(exclude=VOLATILE)
+
+    text = json.dumps(diagnostics)
+    account = simulator.state.account
+    login_data = amazon_entry.data["login_data"]
+    personal = [
+        account.email,
+        account.user_id,
+        login_data["device_info"]["device_serial_number"],
+        *(device.serial_number for device in coordinator.data.values()),
+    ]
+    assert all(value and value not in text for value in personal)
+    # The devices stay apart, under numbered placeholders.
+    assert len(diagnostics["coordinator"]["devices"]) == len(coordinator.data) == 2
