@@ -4,12 +4,16 @@ One TLS server on 127.0.0.1 (ephemeral port) answers for every Amazon host
 name; the client keeps the real https URLs and resolves the host names to the
 simulator (see `sources.amazon.transport`). It serves:
 
-- the sign-in pages on www.amazon.com (e-mail and password, then the
-  authenticator-app code), device registration and token exchange on
-  api.amazon.com, capability registration on api.amazonalexa.com;
+- the sign-in pages on www.amazon.com as Amazon serves them today (e-mail,
+  password and authenticator-app code on three pages, or the older combined
+  form, by what the client posts), device registration and token exchange on
+  api.amazon.com (website cookies named per Amazon site), capability
+  registration on api.amazonalexa.com;
 - the Alexa web API on alexa.amazon.<tld>: welcome, users/me, devices-v2,
   notifications, routines, music providers, lists, communications, and the
-  GraphQL endpoint (discovery and batched endpoint state);
+  GraphQL endpoint, parsed and validated with graphql-core (`alexa_schema`);
+- Amazon's checks on every request: a user agent (the Alexa app's for
+  GraphQL), the site's session cookies, and the ``csrf`` header once issued;
 - air-quality monitors whose values change with `advance()`, and faults on
   demand: `inject(Fault..., target=...)`, `expire_session()`,
   `revoke_refresh_token()`, per-property errors.
@@ -132,9 +136,7 @@ class AlexaSimulator:
 
     def expire_session(self, answer: Fault = Fault.UNAUTHORIZED) -> None:
         """Make the current cookies stop working; requests get `answer`."""
-        self.state.valid_cookies = {
-            name: f"expired-{value}" for name, value in self.state.valid_cookies.items()
-        }
+        self.state.expire_cookies()
         self.state.expired_answer = answer
 
     def revoke_refresh_token(self) -> None:
@@ -161,18 +163,29 @@ class AlexaSimulator:
         """
         success = self.state.register(f"SIMAPP{len(self.state.app_serials):04d}")
         tokens = success["tokens"]
+        domain = self.state.account.domain
+        cookies = {
+            cookie["Name"]: cookie["Value"] for cookie in tokens["website_cookies"]
+        }
+        session_token = tokens["store_authentication_cookie"]["cookie"]
+        if domain != "com":
+            # The library exchanges the refresh token for the account's own site.
+            cookies = self.state.issue_cookies(domain)
+            session_token = cookies["session-token"]
+        # As the library keeps them: with the session token and its language cookie.
+        cookies["session-token"] = session_token
+        cookies["lc-acbit"] = "en-US"
         return {
             "access_token": tokens["bearer"]["access_token"],
             "refresh_token": tokens["bearer"]["refresh_token"],
             "adp_token": tokens["mac_dms"]["adp_token"],
             "device_private_key": tokens["mac_dms"]["device_private_key"],
-            "website_cookies": {
-                cookie["Name"]: cookie["Value"] for cookie in tokens["website_cookies"]
-            },
-            "store_authentication_cookie": tokens["store_authentication_cookie"],
+            "website_cookies": cookies,
+            "store_authentication_cookie": {"cookie": session_token},
             "device_info": success["extensions"]["device_info"],
             "customer_info": success["extensions"]["customer_info"],
             "site": f"https://www.amazon.{self.state.account.domain}",
+            "account_customer_id": self.state.account.customer_id,
         }
 
     @property

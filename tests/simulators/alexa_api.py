@@ -13,6 +13,10 @@ from .alexa_auth import AuthRoutes, Route
 from .alexa_replies import fault_response, json_reply
 from .alexa_state import APP_DEVICE_TYPE, ECHO_DEVICE_TYPE, AlexaState, Fault, Target
 
+# The Alexa app's web view: the only client the GraphQL endpoint answers.
+APP_AGENT = "AmazonWebView/AmazonAlexa/"
+GRAPHQL_PATH = "/nexus/v1/graphql"
+
 
 class AlexaApi:
     """Routes requests by host and path."""
@@ -40,6 +44,12 @@ class AlexaApi:
         """Answer one request."""
         kind = _host_kind(host)
         path = request.path
+        agent = request.headers.get("User-Agent", "")
+        # Amazon turns away clients that do not say what they are (bots).
+        if not agent or agent.startswith("Python/"):
+            return web.Response(status=403, text="Forbidden")
+        if path == GRAPHQL_PATH and not agent.startswith(APP_AGENT):
+            return json_reply({"message": "Unsupported client"}, status=403)
         if kind == "comms" and path.startswith("/devicesTypes/"):
             return await self._authorised(request, self._comms_preferences(), raw)
         route = self._routes.get((kind, request.method, path))
@@ -62,11 +72,29 @@ class AlexaApi:
     async def _authorised(
         self, request: web.Request, answer: web.Response, raw: bytes = b""
     ) -> web.Response:
-        if self.state.cookies_valid(dict(request.cookies)):
-            if "csrf" not in request.cookies:
-                answer.set_cookie("csrf", self.state.issue("csrf", 8), secure=True)
-            return answer
-        return fault_response(self.state.expired_answer, None) or json_reply({}, 401)
+        """Return `answer` to a request with the session's cookies (and csrf), else refuse.
+
+        Every website cookie of the host's Amazon site must be there, with the
+        current tokens; once the client holds a ``csrf`` cookie, each request
+        must repeat it in the ``csrf`` header, as the Alexa app does.
+        """
+        host = (request.host or "").split(":")[0].lower()
+        cookies = dict(request.cookies)
+        # Global services (comms) take the session of any of the account's sites.
+        domains = (
+            [_domain(host)]
+            if host.startswith(("alexa.amazon.", "www.amazon."))
+            else list(self.state.valid_cookies)
+        )
+        if not any(self.state.cookies_valid(d, cookies) for d in domains):
+            return fault_response(self.state.expired_answer, None) or json_reply(
+                {}, 401
+            )
+        if "csrf" not in cookies:
+            answer.set_cookie("csrf", self.state.issue("csrf", 8), secure=True)
+        elif request.headers.get("csrf") != cookies["csrf"]:
+            return json_reply({"message": "Invalid CSRF token"}, status=401)
+        return answer
 
     # -- sign-in ---------------------------------------------------------------------
 
@@ -78,7 +106,13 @@ class AlexaApi:
 
     async def _users_me(self, request: web.Request, raw: bytes) -> web.Response:
         account = self.state.account
-        me = {"id": account.customer_id, "email": account.email, "fullName": "Sim User"}
+        me = {
+            "id": account.customer_id,
+            "email": account.email,
+            "fullName": "Sim User",
+            "countryOfResidence": account.country,
+            "marketPlaceId": "ATVPDKIKX0DER",
+        }
         return await self._authorised(request, json_reply(me))
 
     async def _devices(self, request: web.Request, raw: bytes) -> web.Response:
@@ -168,6 +202,11 @@ class AlexaApi:
         return await self._authorised(
             request, json_reply(replies if isinstance(body, list) else replies[0]), raw
         )
+
+
+def _domain(host: str) -> str:
+    """Return the Amazon domain of a host: ``de`` for alexa.amazon.de."""
+    return host.split(":", maxsplit=1)[0].lower().partition(".amazon.")[2] or "com"
 
 
 def _host_kind(host: str) -> str:

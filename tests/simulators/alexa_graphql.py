@@ -1,15 +1,17 @@
 """The simulator's answers to Amazon's `nexus/v1/graphql` endpoint.
 
-It does not parse GraphQL. It builds every field an endpoint can have and
-keeps those whose names the query mentions, which is close enough to what a
-GraphQL server sends back for byte counts to be meaningful.
+Every request is parsed, validated against `alexa_schema` and executed by
+graphql-core, so a field, argument or type Amazon does not know gets the
+errors Amazon answers with, and a reply holds exactly the fields asked for.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from graphql import GraphQLError, GraphQLResolveInfo, execute_sync, parse, validate
+
+from .alexa_schema import schema
 from .alexa_state import (
     AQM_DEVICE_TYPE,
     ECHO_DEVICE_TYPE,
@@ -28,8 +30,6 @@ THROTTLED_ERROR = {
         "classification": "DataFetchingException",
     },
 }
-# Keys kept whenever their parent is kept (they are GraphQL leaves or list items).
-_ALWAYS = {"value", "text"}
 
 
 def _text(value: str | None) -> dict[str, Any] | None:
@@ -99,7 +99,15 @@ def _monitor_features(monitor: SimulatedMonitor, state: AlexaState) -> list[Any]
             }
             prop["error"] = error
         configuration = (
-            None if label is None else {"friendlyName": _text(label), "presets": []}
+            None
+            if label is None
+            else {
+                "__typename": "RangeConfiguration"
+                if name == "range"
+                else "ToggleConfiguration",
+                "friendlyName": _text(label),
+                "presets": [],
+            }
         )
         result.append(
             {
@@ -130,7 +138,7 @@ def _endpoint(
         _monitor_features(device, state) if isinstance(device, SimulatedMonitor) else []
     )
     return {
-        "endpointId": device.endpoint_id,
+        "id": device.endpoint_id,
         "friendlyNameObject": _text(device.name),
         "manufacturer": _text(device.manufacturer),
         "model": _text(None if monitor else "Echo Dot"),
@@ -157,41 +165,112 @@ def _endpoint(
     }
 
 
-def _prune(node: Any, words: set[str]) -> Any:
-    if isinstance(node, list):
-        return [_prune(item, words) for item in node]
-    if isinstance(node, dict):
-        return {
-            key: _prune(value, words)
-            for key, value in node.items()
-            if key in words or key in _ALWAYS
-        }
-    return node
+def _apply_overrides(
+    endpoints: list[Any], devices: list[SimulatedMonitor | SimulatedEcho]
+) -> None:
+    """Put raw values a test asked for into the reply (Amazon sending junk)."""
+    for endpoint, device in zip(endpoints, devices, strict=False):
+        if not isinstance(device, SimulatedMonitor) or not device.raw_overrides:
+            continue
+        for feature in (endpoint or {}).get("features") or []:
+            key = feature.get("instance") or (
+                "temperature" if feature.get("name") == "temperatureSensor" else None
+            )
+            if key not in device.raw_overrides:
+                continue
+            feature["properties"] = [
+                _override(prop, device.raw_overrides[key]) if prop else prop
+                for prop in feature.get("properties") or []
+            ]
 
 
-def answer(operation: dict[str, Any], state: AlexaState) -> dict[str, Any]:
-    """Answer one GraphQL operation."""
-    query = str(operation.get("query", ""))
-    words = set(re.findall(r"[A-Za-z_]+", query))
-    variables = operation.get("variables") or {}
-    wanted = variables.get("endpointIds")
-    devices: list[SimulatedMonitor | SimulatedEcho] = [*state.monitors, *state.echos]
-    if wanted is not None:
-        devices = [d for d in devices if d.endpoint_id in wanted]
-    endpoints = [_prune(_endpoint(d, state), words) for d in devices]
-    if "airQualityMonitors" in words:
-        # The older discovery query: one alias per display category.
-        monitors = [
-            e for e, d in zip(endpoints, devices, strict=True) if d in state.monitors
+def _list_endpoints(
+    state: AlexaState, selected: list[SimulatedMonitor | SimulatedEcho]
+) -> Any:
+    def resolve(info: GraphQLResolveInfo, listEndpointsInput: dict[str, Any]) -> Any:  # noqa: N803
+        devices: list[SimulatedMonitor | SimulatedEcho] = [
+            *state.monitors,
+            *state.echos,
         ]
-        voice = [e for e in endpoints if e not in monitors]
+        if (wanted := listEndpointsInput.get("endpointIds")) is not None:
+            devices = [d for d in devices if d.endpoint_id in wanted]
+        category = listEndpointsInput.get("displayCategory")
+        if category is not None:
+            devices = [
+                d
+                for d in devices
+                if (category == "AIR_QUALITY_MONITOR")
+                == isinstance(d, SimulatedMonitor)
+            ]
+        selected.extend(devices)
+        return {"endpoints": [_endpoint(d, state) for d in devices]}
+
+    return resolve
+
+
+def _error(message: str, classification: str, error: GraphQLError | None) -> Any:
+    reply: dict[str, Any] = {"message": message}
+    if error is not None and error.locations:
+        reply["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
+    reply["extensions"] = {"classification": classification}
+    return reply
+
+
+def answer(operation: Any, state: AlexaState) -> dict[str, Any]:
+    """Parse, validate and execute one GraphQL operation, as Amazon's server does.
+
+    A malformed query, an unknown field or argument, or a value of the wrong
+    type gets Amazon's kind of reply: HTTP 200, ``errors`` and no ``data``.
+    """
+    if not isinstance(operation, dict) or not isinstance(operation.get("query"), str):
         return {
-            "data": {
-                "alexaVoiceDevices": {"endpoints": voice},
-                "airQualityMonitors": {"endpoints": monitors},
-            }
+            "errors": [_error("Invalid request: no query", "ValidationError", None)]
         }
-    return {"data": {"listEndpoints": {"endpoints": endpoints}}}
+    try:
+        document = parse(operation["query"])
+    except GraphQLError as err:
+        return {
+            "errors": [_error(f"Invalid Syntax : {err.message}", "InvalidSyntax", err)]
+        }
+    if errors := validate(schema(), document):
+        return {
+            "errors": [
+                _error(f"Validation error : {err.message}", "ValidationError", err)
+                for err in errors
+            ]
+        }
+    selected: list[SimulatedMonitor | SimulatedEcho] = []
+    variables = operation.get("variables")
+    result = execute_sync(
+        schema(),
+        document,
+        root_value={
+            "listEndpoints": _list_endpoints(state, selected),
+            "setEndpointFeatures": lambda info, **_: {
+                "featureControlResponses": [],
+                "errors": [],
+            },
+        },
+        variable_values=variables if isinstance(variables, dict) else None,
+        operation_name=operation.get("operationName"),
+    )
+    if result.errors and result.data is None:
+        return {
+            "errors": [
+                _error(err.message, "ValidationError", err) for err in result.errors
+            ]
+        }
+    reply: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        reply["errors"] = [
+            _error(err.message, "DataFetchingException", err) for err in result.errors
+        ]
+    for value in (result.data or {}).values():
+        if isinstance(value, dict) and isinstance(value.get("endpoints"), list):
+            _apply_overrides(value["endpoints"], selected)
+    return reply
 
 
 def operation_name(body: Any) -> str | None:
@@ -204,10 +283,10 @@ def target_of(body: Any) -> Target:
     """Return which kind of request a GraphQL body is (for fault injection)."""
     first = body[0] if isinstance(body, list) and body else body
     query = str(first.get("query", "")) if isinstance(first, dict) else ""
-    if "properties" in query:
-        return Target.STATE
     if "configuration" in query:
         return Target.FEATURES
+    if "properties" in query:
+        return Target.STATE
     return Target.DISCOVERY
 
 

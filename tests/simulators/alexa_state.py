@@ -147,6 +147,30 @@ class Account:
     domain: str = "com"
     home_region: str = "NA"
 
+    @property
+    def country(self) -> str:
+        """Return the country of residence Amazon reports (``US``, ``DE``, ``GB``)."""
+        code = self.domain.rsplit(".", 1)[-1].upper()
+        return {"COM": "US", "UK": "GB"}.get(code, code)
+
+
+def cookie_suffix(domain: str) -> str:
+    """Return the suffix of an Amazon site's session cookie names (``main``, ``acbde``)."""
+    return "main" if domain == "com" else f"acb{domain.rsplit('.', 1)[-1]}"
+
+
+def session_cookie_names(domain: str) -> tuple[str, ...]:
+    """Return the names of the website cookies Amazon issues for `domain`."""
+    suffix = cookie_suffix(domain)
+    return (
+        "session-id",
+        f"ubid-{suffix}",
+        f"at-{suffix}",
+        f"sess-at-{suffix}",
+        f"x-{suffix}",
+        "session-token",
+    )
+
 
 def token(prefix: str, size: int = 24) -> str:
     """Return a fresh random secret with Amazon's style of prefix."""
@@ -169,13 +193,16 @@ class AlexaState:
     workflows: dict[str, str] = field(default_factory=dict)
     access_tokens: set[str] = field(default_factory=set)
     refresh_token: str | None = None
-    valid_cookies: dict[str, str] = field(default_factory=dict)
+    # Amazon domain ("com", "de", ...) -> the website cookies valid there.
+    valid_cookies: dict[str, dict[str, str]] = field(default_factory=dict)
     app_serials: list[str] = field(default_factory=list)
     refresh_revoked: bool = False
     expired_answer: Fault = Fault.UNAUTHORIZED
     faults: list[PendingFault] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)
     logins: int = 0
+    # Cookie the sign-in pages set (a sign-in without it is refused).
+    signin_sessions: set[str] = field(default_factory=set)
     # Send replies without a Content-Length (chunked), as some Amazon servers do.
     chunked_replies: bool = False
 
@@ -189,19 +216,19 @@ class AlexaState:
         self.secrets.add(value)
         return value
 
-    def issue_cookies(self) -> dict[str, str]:
-        """Hand out a fresh set of website cookies; older ones stop working."""
-        self.valid_cookies = {
-            "session-id": self.issue("135-", 12),
-            "ubid-main": self.issue("131-", 12),
-            "at-main": self.issue("Atza|"),
-            "sess-at-main": self.issue("sat", 16),
-            "x-main": self.issue("xm", 16),
-            "session-token": self.issue("st", 48),
+    def issue_cookies(self, domain: str = "com") -> dict[str, str]:
+        """Hand out fresh website cookies for `domain`; older ones stop working."""
+        prefixes = ("135-", "131-", "Atza|", "sat", "xm", "st")
+        sizes = (12, 12, 24, 16, 16, 48)
+        self.valid_cookies[domain] = {
+            name: self.issue(prefix, size)
+            for name, prefix, size in zip(
+                session_cookie_names(domain), prefixes, sizes, strict=True
+            )
         }
-        return dict(self.valid_cookies)
+        return dict(self.valid_cookies[domain])
 
-    def register(self, serial: str) -> dict[str, Any]:
+    def register(self, serial: str, domain: str = "com") -> dict[str, Any]:
         """Register a virtual app device; return tokens and extensions as Amazon does."""
         self.app_serials.append(serial)
         self.logins += 1
@@ -209,7 +236,7 @@ class AlexaState:
         self.refresh_revoked = False
         access = self.issue("Atza|")
         self.access_tokens.add(access)
-        cookies = self.issue_cookies()
+        cookies = self.issue_cookies(domain)
         session_token = cookies.pop("session-token")
         tokens = {
             "bearer": {
@@ -243,12 +270,26 @@ class AlexaState:
         }
         return {"tokens": tokens, "extensions": extensions}
 
-    def cookies_valid(self, cookies: dict[str, str]) -> bool:
-        """Return whether a request carries the current session."""
-        return bool(self.valid_cookies) and all(
-            cookies.get(name) == self.valid_cookies[name]
-            for name in ("at-main", "session-token")
+    def cookies_valid(self, domain: str, cookies: dict[str, str]) -> bool:
+        """Return whether a request to `domain` carries its current session.
+
+        Every website cookie must be there; the access and session tokens must
+        be the current ones.
+        """
+        valid = self.valid_cookies.get(domain)
+        if not valid or not set(valid) <= set(cookies):
+            return False
+        suffix = cookie_suffix(domain)
+        return all(
+            cookies[name] == valid[name] for name in (f"at-{suffix}", "session-token")
         )
+
+    def expire_cookies(self) -> None:
+        """Make every issued website cookie stop working."""
+        self.valid_cookies = {
+            domain: {name: f"expired-{value}" for name, value in cookies.items()}
+            for domain, cookies in self.valid_cookies.items()
+        }
 
     def take_fault(self, target: Target) -> Fault | None:
         """Return (and use up) the first fault that applies to `target`."""
