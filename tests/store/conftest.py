@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Generator
 from pathlib import Path
+import tempfile
 
 import pytest
 
@@ -36,3 +37,12 @@ def make_store(db_path: Path) -> Generator[StoreFactory]:
     yield make
     for store in made:
         store.close(10)
+
+
+@pytest.fixture(autouse=True)
+def private_temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Give each test its own temp dir, the store's last resort for a spool."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return temp

@@ -237,20 +237,107 @@ def test_a_damaged_spool_file_is_moved_aside(
     assert [event.kind for event in store.reader.events()] == ["spool_damaged"]
 
 
+def test_a_spool_that_cannot_go_beside_the_file_goes_to_the_temp_dir(
+    make_store: StoreFactory,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    private_temp_dir: Path,
+) -> None:
+    set_writable = read_only_file(make_store, db_path, monkeypatch)
+    store = make_store()
+    readings = make_readings(10)
+    store.enqueue(readings)
+    # A directory where the spool file should go: neither the reserve nor a
+    # new file can be saved there.
+    db_path.with_name("history.db.spool").mkdir()
+    store.close(5)
+    status = store.status()
+    assert status.spool_saved == 10
+    assert status.spool_saved_to is not None
+    assert status.spool_saved_to.parent == private_temp_dir
+    assert status.readings_at_risk == 0
+    assert (
+        f"Saved 10 readings the history database did not take to {private_temp_dir}"
+        in caplog.text
+    )
+    db_path.with_name("history.db.spool").rmdir()
+    set_writable(db_path, True)
+    replayed = make_store()
+    assert replayed.flush(10)
+    assert replayed.status().spool_replayed == 10
+    assert stored_keys(db_path) == expected_keys(readings)
+    assert not list(private_temp_dir.iterdir())
+
+
 def test_an_unsaveable_spool_is_reported_lost(
     make_store: StoreFactory,
     db_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    private_temp_dir: Path,
 ) -> None:
     read_only_file(make_store, db_path, monkeypatch)
     store = make_store()
     store.enqueue(make_readings(10))
-    # A directory where the spool file should go: saving it fails.
     db_path.with_name("history.db.spool").mkdir()
+    private_temp_dir.rmdir()
     store.close(5)
-    assert store.status().readings_dropped == 10
+    status = store.status()
+    assert status.readings_dropped == 10
+    assert status.readings_at_risk == 10
+    assert status.spool_saved_to is None
     assert "Could not save 10 unwritten readings" in caplog.text
+
+
+def test_space_for_the_spool_is_reserved_at_open(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    store = make_store(StoreSettings(spool_max_readings=1000))
+    reserve = db_path.with_name("history.db.spool-reserve")
+    assert reserve.stat().st_blocks * 512 >= 1000 * 26
+    status = store.status()
+    assert status.spool_reserved == 1000
+    assert status.readings_at_risk == 0
+    store.apply_settings(StoreSettings(spool_max_readings=2000))
+    assert store.maintain(5)
+    assert store.status().spool_reserved == 2000
+
+
+def test_readings_no_reserve_covers_are_at_risk(
+    make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_only_file(make_store, db_path, monkeypatch)
+    reserve = db_path.with_name("history.db.spool-reserve")
+    reserve.unlink()
+    reserve.mkdir()  # the reserve cannot be made
+    store = make_store()
+    store.enqueue(make_readings(10))
+    assert not store.flush(2)
+    status = store.status()
+    assert status.spool_reserved == 0
+    assert status.readings_at_risk == 10
+
+
+def test_a_spool_saved_without_readings_is_written_once(
+    make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_writable = read_only_file(make_store, db_path, monkeypatch)
+    store = make_store()
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Kitchen sensor"))
+    store.record_event("retry", "hue", {"endpoint": "/sensors"})
+    store.close(5)
+    spool_file = db_path.with_name("history.db.spool")
+    assert spool_file.exists()
+    set_writable(db_path, True)
+    for _ in range(2):
+        again = make_store()
+        assert again.flush(5)
+        again.close(5)
+    assert not spool_file.exists()
+    assert event_kinds(db_path).count("retry") == 1
+    (device,) = again.reader.devices()
+    assert device.name == "Kitchen sensor"
 
 
 def test_an_unopenable_location_starts_degraded(

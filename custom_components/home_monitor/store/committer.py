@@ -45,7 +45,16 @@ from .schema import (
     move_aside,
     open_database,
 )
-from .spool import Spool, SpoolRecord, save_at_stop, spool_items, spool_rows, take_over
+from .spool import (
+    Spool,
+    SpoolRecord,
+    reserve_space,
+    save_at_stop,
+    spool_items,
+    spool_paths,
+    spool_rows,
+    take_over,
+)
 
 SPOOL_TXN_READINGS = 50_000
 # Part of close()'s budget kept for saving the spool.
@@ -75,7 +84,6 @@ class Committer:
     ) -> None:
         """Write the file at `path`, reporting into `status`."""
         self.path = path
-        self.spool_path = path.with_name(f"{path.name}.spool")
         self.status = status
         self.catalog = Catalog()
         self.spool = Spool(settings().spool_max_readings)
@@ -88,6 +96,7 @@ class Committer:
         self._settings = settings
         self._identity: tuple[int, int] | None = None
         self._replaying = 0
+        self._taken_over: Path | None = None
         self._degraded = False
         self._probe_delay = FIRST_PROBE_S
         self._overflow_warned = False
@@ -110,12 +119,23 @@ class Committer:
             self.connect()
         except (sqlite3.Error, OSError) as err:
             self.unwritable(err)
+        self.reserve()
+
+    def reserve(self) -> None:
+        """Keep space on disk for saving a full spool at stop."""
+        reserve = spool_paths(self.path)[1]
+        max_readings = self._settings().spool_max_readings
+        self.status.spool_reserved = reserve_space(reserve, max_readings)
+        self._count_spooled()
+
+    def _count_spooled(self) -> None:
+        status = self.status
+        status.spooled = self.spool.count
+        status.readings_at_risk = max(0, status.spooled - status.spool_reserved)
 
     def finish(self) -> None:
         """Save what the database did not take, checkpoint and close."""
-        if self.spool.count or (
-            self.conn is None and (self.catalog.dirty or self.events)
-        ):
+        if self.spool.count or (self.conn is None and self.pending):
             self.save_spool()
         elif self.conn is not None:
             self.flush_events()
@@ -123,6 +143,11 @@ class Committer:
         self.disconnect()
         self.status.open = False
         self.status.writable = False
+
+    @property
+    def pending(self) -> bool:
+        """Return whether events or device records wait to be written."""
+        return bool(self.events or self.catalog.dirty)
 
     def connect(self) -> None:
         """Open the file (moving a damaged one aside) and note what was found."""
@@ -250,6 +275,7 @@ class Committer:
         self.wal_dirty = True
         self._recovered()
         self._update_sizes()
+        self._replayed()
         return True
 
     def commit(self, items: list[Item]) -> None:
@@ -280,7 +306,7 @@ class Committer:
         self.status.readings_rejected += tally.rejected
         if dropped := self.spool.trim():
             self._spool_overflowed(dropped)
-        self.status.spooled = self.spool.count
+        self._count_spooled()
 
     def drain_spool(self) -> None:
         """Reconnect if needed and write the spool, oldest first."""
@@ -304,24 +330,38 @@ class Committer:
             if not self._write(source):
                 return
             self.spool.drop(len(batch))
-            self.status.spooled = self.spool.count
+            self._count_spooled()
+        self._replayed()
+
+    def _replayed(self) -> None:
+        """Delete the spool file taken over at start once all it held is in."""
+        if self._taken_over is None or self.spool.count or self.pending:
+            return
         if self._replaying:
             self.status.spool_replayed += self._replaying
             self.add_event("spool_replayed", {"readings": self._replaying})
             LOGGER.info("Replayed %d readings saved at the last stop", self._replaying)
             self._replaying = 0
-            self.spool_path.unlink(missing_ok=True)
+        self._taken_over.unlink(missing_ok=True)
+        self._taken_over = None
 
     def flush_events(self) -> bool:
         """Write pending events of the store itself; return whether they are in."""
-        if not self.events:
+        if not self.pending:
             return True
         events = list(self.events)
         max_rows = self._settings().events_max_rows
-        if self.transact(lambda conn: insert_events(conn, events, max_rows)):
-            del self.events[: len(events)]
-            return True
-        return False
+
+        def work(conn: sqlite3.Connection) -> None:
+            self.catalog.write_dirty(conn, wall_ms())
+            insert_events(conn, events, max_rows)
+
+        if not self.transact(work):
+            return False
+        self.catalog.committed()
+        del self.events[: len(events)]
+        self._replayed()
+        return True
 
     def checkpoint(self) -> None:
         """Copy the WAL into the file and cut it to zero bytes, if no reader holds it."""
@@ -342,28 +382,39 @@ class Committer:
     # The spool across a stop.
 
     def save_spool(self) -> None:
-        """Save what the database did not take beside it, for the next start."""
+        """Save what the database did not take, for the next start."""
         devices = self.catalog.dirty.values()
-        if err := save_at_stop(self.spool, self.spool_path, devices, self.events):
-            self.note_error(err)
+        saved = save_at_stop(self.spool, self.path, devices, self.events)
+        if isinstance(saved, OSError):
+            self.note_error(saved)
             self.status.readings_dropped += self.spool.count
-        else:
-            self.status.spool_saved = self.spool.count
+            self.status.readings_at_risk = self.spool.count
+            return
+        self.status.spool_saved = self.spool.count
+        self.status.spool_saved_to = saved
+        self.status.readings_at_risk = 0
+        if self._taken_over not in (None, saved):
+            self._taken_over.unlink(missing_ok=True)  # what it held is in `saved`
 
     def load_saved_spool(self) -> None:
         """Take over a spool saved at the last stop; move a damaged one aside."""
-        saved = take_over(self.spool_path, self._settings().spool_max_readings)
+        found = take_over(self.path, self._settings().spool_max_readings)
+        if found is None:
+            return
+        path, saved = found
         if isinstance(saved, dict):
             self.add_event("spool_damaged", saved)
-        elif saved is not None:
-            self.spool, devices, events = saved
-            for record in devices:
-                self.catalog.note(record)
-            self.events += events
-            self._trim_events()
-            if dropped := self.spool.trim():
-                self._spool_overflowed(dropped)
-            self._replaying = self.status.spooled = self.spool.count
+            return
+        self._taken_over = path
+        self.spool, devices, events = saved
+        for record in devices:
+            self.catalog.note(record)
+        self.events += events
+        self._trim_events()
+        if dropped := self.spool.trim():
+            self._spool_overflowed(dropped)
+        self._replaying = self.spool.count
+        self._count_spooled()
 
     # Conditions: counted in the status, logged once, written as events.
 

@@ -12,13 +12,15 @@ record count, device records and events still to write), then the records.
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+import hashlib
 import json
 import math
 import os
 from pathlib import Path
 import sqlite3
 import struct
-from typing import Any
+import tempfile
+from typing import Any, BinaryIO
 
 from ..const import LOGGER
 from ..models import DeviceRecord
@@ -38,6 +40,9 @@ RECORD = struct.Struct("<IHqid")
 _LENGTH = struct.Struct("<I")
 _CHUNK_RECORDS = 4096
 _DELAY_LIMIT = 2**31 - 1
+# Room in the reserve for the header: contexts, metrics, devices and up to
+# a thousand pending events.
+RESERVE_HEADER_BYTES = 512 * 1024
 
 type Context = tuple[str, str, str, str | None, str | None]
 type SpoolRecord = tuple[Context, str, int, int, float]
@@ -115,6 +120,17 @@ class Spool:
 
     def save(self, path: Path, extra: dict[str, Any]) -> None:
         """Write the spool and `extra` to `path` atomically and durably."""
+        partial = path.with_name(f"{path.name}.partial")
+        try:
+            with partial.open("wb") as file:
+                self.write(file, extra)
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        _sync_directory(path.parent)
+
+    def write(self, file: BinaryIO, extra: dict[str, Any]) -> None:
+        """Write the spool and `extra` from the start of `file`, cut it there, sync."""
         header = json.dumps(
             {
                 "contexts": self._contexts,
@@ -123,15 +139,15 @@ class Spool:
                 **extra,
             }
         ).encode()
-        partial = path.with_name(f"{path.name}.partial")
-        with partial.open("wb") as file:
-            file.write(MAGIC + _LENGTH.pack(len(header)) + header)
-            for index, chunk in enumerate(self._chunks):
-                file.write(memoryview(chunk)[self._head if index == 0 else 0 :])
-            file.flush()
-            os.fsync(file.fileno())
-        partial.replace(path)
-        _sync_directory(path.parent)
+        file.seek(0)
+        file.write(MAGIC + _LENGTH.pack(len(header)) + header)
+        file.writelines(
+            memoryview(chunk)[self._head if index == 0 else 0 :]
+            for index, chunk in enumerate(self._chunks)
+        )
+        file.truncate()
+        file.flush()
+        os.fsync(file.fileno())
 
     @classmethod
     def load(cls, path: Path, max_readings: int) -> tuple[Spool, dict[str, Any]]:
@@ -228,61 +244,108 @@ def spool_items(
     return tally
 
 
-def save_at_stop(
-    spool: Spool,
-    path: Path,
-    devices: Iterable[DeviceRecord],
-    events: Iterable[EventItem],
-) -> OSError | None:
-    """Save the spool, device records and events still to write; log the outcome."""
+def spool_paths(db_path: Path) -> tuple[Path, Path, Path]:
+    """Return where a spool is saved: beside the file, its reserve, the temp dir."""
+    beside = db_path.with_name(f"{db_path.name}.spool")
+    digest = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:16]
+    temporary = Path(tempfile.gettempdir()) / f"home_monitor-{digest}.spool"
+    return beside, beside.with_name(f"{beside.name}-reserve"), temporary
+
+
+def reserve_space(reserve: Path, max_readings: int) -> int:
+    """Allocate `reserve` to hold a full spool; return how many readings it holds.
+
+    The space is allocated now, while the disk has room, so that a spool can
+    be saved at stop even when the disk has filled up since.
+    """
+    size = RESERVE_HEADER_BYTES + max_readings * RECORD.size
     try:
-        spool.save(
-            path,
-            {
-                "devices": [
-                    [
-                        r.device_key,
-                        r.source,
-                        r.name,
-                        r.model,
-                        r.manufacturer,
-                        r.location,
-                    ]
-                    for r in devices
-                ],
-                "events": [
-                    [e.at_ms, e.kind, e.source, json.dumps(dict(e.detail), default=str)]
-                    for e in events
-                ],
-            },
-        )
+        with reserve.open("a+b") as file:
+            if os.fstat(file.fileno()).st_size > size:
+                file.truncate(size)
+            elif hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(file.fileno(), 0, size)
+            else:  # pragma: no cover - every Linux has posix_fallocate
+                file.write(bytes(size - file.tell()))
+            os.fsync(file.fileno())
     except OSError as err:
-        LOGGER.error(
-            "Could not save %d unwritten readings to %s (%s); they are lost",
-            spool.count,
-            path,
+        LOGGER.warning(
+            "Could not reserve %d bytes for the history spool at %s (%s)",
+            size,
+            reserve,
             err,
         )
-        return err
-    LOGGER.warning(
-        "Saved %d readings the history database did not take to %s; they are "
-        "written at the next start",
-        spool.count,
-        path,
+    try:
+        allocated = reserve.stat().st_blocks * 512
+    except OSError:
+        return 0
+    return max(0, min(max_readings, (allocated - RESERVE_HEADER_BYTES) // RECORD.size))
+
+
+def save_at_stop(
+    spool: Spool,
+    db_path: Path,
+    devices: Iterable[DeviceRecord],
+    events: Iterable[EventItem],
+) -> Path | OSError:
+    """Save the spool, device records and events still to write; log where.
+
+    Tries the reserved space first (overwritten in place, then renamed), then
+    a new file beside the database, then one in the temp dir. Returns where it
+    went, or the last error.
+    """
+    extra = {
+        "devices": [
+            [r.device_key, r.source, r.name, r.model, r.manufacturer, r.location]
+            for r in devices
+        ],
+        "events": [
+            [e.at_ms, e.kind, e.source, json.dumps(dict(e.detail), default=str)]
+            for e in events
+        ],
+    }
+    beside, reserve, temporary = spool_paths(db_path)
+    error = OSError(f"{reserve} does not exist")
+    for target in (reserve, beside, temporary):
+        try:
+            if target is reserve:
+                with reserve.open("r+b") as file:
+                    spool.write(file, extra)
+                reserve.replace(beside)
+                _sync_directory(beside.parent)
+            else:
+                spool.save(target, extra)
+        except OSError as err:
+            error = err
+            continue
+        saved = beside if target is reserve else target
+        LOGGER.warning(
+            "Saved %d readings the history database did not take to %s; they are "
+            "written at the next start",
+            spool.count,
+            saved,
+        )
+        return saved
+    LOGGER.error(
+        "Could not save %d unwritten readings (%s); they are lost", spool.count, error
     )
-    return None
+    return error
 
 
 type SavedSpool = tuple[Spool, list[DeviceRecord], list[EventItem]]
 
 
-def take_over(path: Path, max_readings: int) -> SavedSpool | dict[str, str] | None:
-    """Load a spool saved at the last stop.
+def take_over(
+    db_path: Path, max_readings: int
+) -> tuple[Path, SavedSpool | dict[str, str]] | None:
+    """Load a spool saved at the last stop, beside the file or in the temp dir.
 
-    Returns None without one; the detail of a `spool_damaged` event when it
-    is damaged, after moving it aside.
+    Returns None without one, else where it was and what it held: the spool,
+    device records and events, or the detail of a `spool_damaged` event when
+    it is damaged, after moving it aside.
     """
-    if not path.exists():
+    beside, _, temporary = spool_paths(db_path)
+    if (path := next((p for p in (beside, temporary) if p.exists()), None)) is None:
         return None
     try:
         spool, extra = Spool.load(path, max_readings)
@@ -298,9 +361,9 @@ def take_over(path: Path, max_readings: int) -> SavedSpool | dict[str, str] | No
         LOGGER.error(
             "Saved history spool %s is damaged (%s); moved it to %s", path, err, target
         )
-        return {"error": str(err), "moved_to": str(target)}
-    LOGGER.info("Replaying %d readings saved at the last stop", spool.count)
-    return spool, devices, events
+        return path, {"error": str(err), "moved_to": str(target)}
+    LOGGER.info("Replaying %d readings saved at the last stop in %s", spool.count, path)
+    return path, (spool, devices, events)
 
 
 def _context(item: Any) -> Context:

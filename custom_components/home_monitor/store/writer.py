@@ -120,7 +120,7 @@ class Writer(threading.Thread):
             if file.spool.count and hurry and now >= file.retry_at:
                 file.drain_spool()
         if (
-            file.events
+            file.pending
             and file.conn is not None
             and not file.spool.count
             and now >= file.retry_at
@@ -193,6 +193,7 @@ class Writer(threading.Thread):
         self._next_maintenance = now + MAINTENANCE_INTERVAL_S
         ok = file.conn is not None and file.flush_events()
         file.checkpoint()
+        file.reserve()  # the spool bound may have changed
         self._intake.resolve_maintenance(ok=ok)
 
     def _finish(self) -> None:
