@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from . import alexa_graphql as graphql
-from .alexa_auth import AuthRoutes, Route
+from .alexa_auth import AuthRoutes, Route, cookie_domain
 from .alexa_replies import fault_response, json_reply
 from .alexa_state import APP_DEVICE_TYPE, ECHO_DEVICE_TYPE, AlexaState, Fault, Target
 
@@ -50,8 +50,8 @@ class AlexaApi:
             return web.Response(status=403, text="Forbidden")
         if path == GRAPHQL_PATH and not agent.startswith(APP_AGENT):
             return json_reply({"message": "Unsupported client"}, status=403)
-        if kind == "comms" and path.startswith("/devicesTypes/"):
-            return await self._authorised(request, self._comms_preferences(), raw)
+        if kind == "comms":
+            return await self._authorised(request, self._comms(path), raw)
         route = self._routes.get((kind, request.method, path))
         if route is None:
             return web.Response(status=404, text=f"no route for {host}{path}")
@@ -91,7 +91,14 @@ class AlexaApi:
                 {}, 401
             )
         if "csrf" not in cookies:
-            answer.set_cookie("csrf", self.state.issue("csrf", 8), secure=True)
+            # For the whole site, as Amazon sets it: every host checks the same one.
+            answer.set_cookie(
+                "csrf",
+                self.state.issue("csrf", 8),
+                domain=cookie_domain(host),
+                path="/",
+                secure=True,
+            )
         elif request.headers.get("csrf") != cookies["csrf"]:
             return json_reply({"message": "Invalid CSRF token"}, status=401)
         return answer
@@ -183,7 +190,27 @@ class AlexaApi:
     async def _lists(self, request: web.Request, raw: bytes) -> web.Response:
         return await self._authorised(request, json_reply({"listInfoList": []}))
 
-    def _comms_preferences(self) -> web.Response:
+    def _comms(self, path: str) -> web.Response:
+        if path.startswith("/users/") and path.endswith("/identities"):
+            return json_reply({"homeGroupId": "amzn1.comms.id.hg.sim"})
+        if path.startswith("/homegroups/") and path.endswith("/devices"):
+            status = {
+                "announcementAvailability": "ON",
+                "deviceCommsAvailability": "ON",
+                "deviceDropInAvailability": "ON",
+            }
+            devices = [
+                {
+                    "deviceSerialNumber": echo.serial,
+                    "deviceType": ECHO_DEVICE_TYPE,
+                    "deviceName": echo.name,
+                    "deviceStatus": status,
+                }
+                for echo in self.state.echos
+            ]
+            return json_reply({"devices": devices})
+        if not path.startswith("/devicesTypes/"):
+            return web.Response(status=404, text=f"no route for {path}")
         preferences = [
             {"devicePreference": name, "state": "ON", "allowed": True}
             for name in ("communications", "dropin", "announcements")
