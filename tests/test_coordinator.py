@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar, override
+from typing import Any, ClassVar, override
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -77,19 +77,21 @@ def coordinator(
     return _Coordinator(hass, entry, store)
 
 
-async def _stored(hass: HomeAssistant, store: HistoryStore) -> list[Reading]:
-    return await hass.async_add_executor_job(stored_readings, store)
+async def _stored(coordinator: _Coordinator) -> list[Reading]:
+    return await coordinator.hass.async_add_executor_job(
+        stored_readings, coordinator.store
+    )
 
 
-async def _clock_events(hass: HomeAssistant, store: HistoryStore) -> list[dict]:
-    events = await hass.async_add_executor_job(stored_events, store)
+async def _clock_events(coordinator: _Coordinator) -> list[dict[str, Any]]:
+    events = await coordinator.hass.async_add_executor_job(
+        stored_events, coordinator.store
+    )
     return [detail for kind, _, detail in events if kind == "clock"]
 
 
 async def test_a_reading_from_the_future_does_not_stop_the_history(
-    hass: HomeAssistant,
     coordinator: _Coordinator,
-    store: HistoryStore,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -102,12 +104,12 @@ async def test_a_reading_from_the_future_does_not_stop_the_history(
     freezer.tick(timedelta(seconds=30))
     coordinator.mirror([_reading(22.0, NOW + timedelta(minutes=1))])
 
-    assert [(r.value, r.measured_at) for r in await _stored(hass, store)] == [
+    assert [(r.value, r.measured_at) for r in await _stored(coordinator)] == [
         (20.0, NOW),
         (21.0, NOW + timedelta(seconds=30)),
         (22.0, NOW + timedelta(minutes=1)),
     ]
-    assert await _clock_events(hass, store) == [
+    assert await _clock_events(coordinator) == [
         {
             "device_key": DEVICE,
             "metric": "temperature",
@@ -119,19 +121,15 @@ async def test_a_reading_from_the_future_does_not_stop_the_history(
     assert caplog.text.count("storing it at the time Home Assistant received") == 1
 
 
-async def test_a_time_just_ahead_is_trusted(
-    hass: HomeAssistant, coordinator: _Coordinator, store: HistoryStore
-) -> None:
+async def test_a_time_just_ahead_is_trusted(coordinator: _Coordinator) -> None:
     ahead = NOW + timedelta(minutes=4)
     coordinator.mirror([_reading(20.0, ahead)])
-    assert [r.measured_at for r in await _stored(hass, store)] == [ahead]
+    assert [r.measured_at for r in await _stored(coordinator)] == [ahead]
     assert coordinator.readings_retimed == 0
 
 
 async def test_a_clock_stepped_back_keeps_every_reading(
-    hass: HomeAssistant,
     coordinator: _Coordinator,
-    store: HistoryStore,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -148,14 +146,14 @@ async def test_a_clock_stepped_back_keeps_every_reading(
     freezer.tick(timedelta(hours=2))
     coordinator.mirror([_reading(30.0, NOW + timedelta(hours=2, minutes=3))])
 
-    assert [(r.value, r.measured_at) for r in await _stored(hass, store)] == [
+    assert [(r.value, r.measured_at) for r in await _stored(coordinator)] == [
         (20.0, NOW),
         (21.0, received[0]),
         (22.0, received[1]),
         (23.0, received[2]),
         (30.0, NOW + timedelta(hours=2, minutes=3)),
     ]
-    events = await _clock_events(hass, store)
+    events = await _clock_events(coordinator)
     assert [e["device_time"] for e in events] == [
         (NOW + timedelta(minutes=m)).isoformat() for m in (-9, -8, -7)
     ]
@@ -184,9 +182,7 @@ async def test_the_clock_warning_repeats_hourly_per_device(
 
 
 async def test_repeats_are_stored_once_and_changes_always(
-    hass: HomeAssistant,
     coordinator: _Coordinator,
-    store: HistoryStore,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     later = NOW + timedelta(seconds=10)
@@ -209,7 +205,7 @@ async def test_repeats_are_stored_once_and_changes_always(
         ]
     )
 
-    stored = await _stored(hass, store)
+    stored = await _stored(coordinator)
     assert [(r.device_key, r.value, r.measured_at) for r in stored] == [
         (DEVICE, 20.0, NOW),
         (DEVICE, 20.5, NOW + timedelta(milliseconds=1)),
@@ -221,7 +217,6 @@ async def test_repeats_are_stored_once_and_changes_always(
 
 
 async def test_a_good_poll_ends_the_retry_streak_and_removes_stale_devices(
-    hass: HomeAssistant,
     coordinator: _Coordinator,
     device_registry: dr.DeviceRegistry,
 ) -> None:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -52,37 +53,31 @@ async def _diagnostics(
     return await get_diagnostics_for_config_entry(hass, hass_client, loaded)
 
 
-def _assert_no_hue_identifiers(loaded: MockConfigEntry, text: str) -> None:
-    assert loaded.data["api_key"] not in text
-    assert str(loaded.unique_id) not in text.lower()
+@pytest.fixture(params=["loaded_v2", "loaded_v1"], ids=["v2", "v1"])
+def hue_entry(request: pytest.FixtureRequest) -> MockConfigEntry:
+    """Return a loaded Hue entry of each API version."""
+    entry: MockConfigEntry = request.getfixturevalue(request.param)
+    return entry
+
+
+async def test_hue_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hue_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = hue_entry
+    diagnostics = await _diagnostics(hass, hass_client, entry)
+    assert diagnostics == snapshot(exclude=VOLATILE)
+    text = json.dumps(diagnostics)
+    assert entry.data["api_key"] not in text
+    assert str(entry.unique_id) not in text.lower()
     # v1 device keys hold the sensors' Zigbee addresses, their serial numbers.
     serials = [
-        device.serial_number for device in loaded.runtime_data.coordinator.data.values()
+        device.serial_number for device in entry.runtime_data.coordinator.data.values()
     ]
     assert serials
     assert all(serial and serial not in text for serial in serials)
-
-
-async def test_hue_v2_diagnostics(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    loaded_v2: MockConfigEntry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    diagnostics = await _diagnostics(hass, hass_client, loaded_v2)
-    assert diagnostics == snapshot(exclude=VOLATILE)
-    _assert_no_hue_identifiers(loaded_v2, json.dumps(diagnostics))
-
-
-async def test_hue_v1_diagnostics(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    loaded_v1: MockConfigEntry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    diagnostics = await _diagnostics(hass, hass_client, loaded_v1)
-    assert diagnostics == snapshot(exclude=VOLATILE)
-    _assert_no_hue_identifiers(loaded_v1, json.dumps(diagnostics))
 
 
 async def test_amazon_diagnostics(

@@ -9,6 +9,7 @@ from awesomeversion import AwesomeVersion
 from homeassistant import loader
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
+from packaging.requirements import Requirement
 
 from custom_components.home_monitor.const import DOMAIN
 
@@ -68,25 +69,33 @@ def test_manifest_keys_and_order() -> None:
     assert AwesomeVersion(manifest["version"]).valid
 
 
-def test_manifest_requirements_admit_home_assistant_pins() -> None:
-    """The requirements must not force other versions than HA's own pins."""
-    manifest = _load(INTEGRATION / "manifest.json")
-    ha_pins: dict[str, str] = {}
-    for line in (ROOT / "requirements_test.txt").read_text().splitlines():
+def _pins(name: str) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in (ROOT / name).read_text().splitlines():
         if "==" in line and not line.startswith("#"):
-            name, version = line.split("==")
-            ha_pins[name.strip()] = version.strip()
-    for requirement in manifest["requirements"]:
-        name, _, floor = requirement.partition(">=")
-        assert "==" not in requirement, requirement
-        assert AwesomeVersion(ha_pins[name]) >= AwesomeVersion(floor)
+            package, version = line.split("==")
+            pins[package.strip()] = version.strip()
+    return pins
+
+
+def test_manifest_requirements_admit_the_tested_versions() -> None:
+    """The requirements take a range that holds every library version tested."""
+    manifest = _load(INTEGRATION / "manifest.json")
+    for file in ("requirements_test.txt", "requirements_test_min.txt"):
+        pins = _pins(file)
+        for line in manifest["requirements"]:
+            requirement = Requirement(line)
+            assert not any(spec.operator == "==" for spec in requirement.specifier)
+            assert requirement.specifier.contains(pins[requirement.name]), (file, line)
 
 
 def test_hacs_json() -> None:
     hacs = _load(ROOT / "hacs.json")
     assert set(hacs) <= HACS_KEYS
     assert hacs["name"]
-    assert hacs["homeassistant"] == "2026.3.0"
+    # The oldest Home Assistant the tests run against.
+    oldest = _pins("requirements_test_min.txt")["homeassistant"]
+    assert hacs["homeassistant"] == oldest
     assert (INTEGRATION / "brand" / "icon.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

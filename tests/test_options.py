@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType, section
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.const import CONF_POLL_INTERVAL, vol
@@ -34,24 +36,48 @@ def _shown(result: FlowResult) -> dict[str, Any]:
     return _displayed(schema)
 
 
-async def _loaded(hass: HomeAssistant, bridge: HueBridgeSimulator) -> MockConfigEntry:
-    entry = make_entry(bridge, bridge.add_app_key(), 1)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
-async def test_options_save_source_and_history_settings(
+@pytest.fixture
+async def entry(
     hass: HomeAssistant, bridge: HueBridgeSimulator
-) -> None:
-    entry = await _loaded(hass, bridge)
+) -> AsyncGenerator[MockConfigEntry]:
+    """Return a loaded Hue entry; unload it afterwards."""
+    loaded = make_entry(bridge, bridge.add_app_key(), 1)
+    loaded.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(loaded.entry_id)
+    await hass.async_block_till_done()
+    yield loaded
+    assert await hass.config_entries.async_unload(loaded.entry_id)
+
+
+async def _submit(
+    hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, Any]
+) -> FlowResult:
+    """Open the options and submit `user_input` once."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "hue"
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input
+    )
 
+
+async def _confirm(
+    hass: HomeAssistant, result: FlowResult, user_input: dict[str, Any]
+) -> None:
+    """Submit the form again; the options are saved and the entry reloaded."""
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_options_save_source_and_history_settings(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    result = await _submit(
+        hass,
+        entry,
         {
             CONF_POLL_INTERVAL: 30,
             "history": {"retention_days": 365, "size_budget_mb": 500},
@@ -69,28 +95,16 @@ async def test_options_save_source_and_history_settings(
     assert store.settings == expected
 
     # Clearing the retention keeps everything again.
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {CONF_POLL_INTERVAL: 30, "history": {"size_budget_mb": 500}},
-    )
+    await _submit(hass, entry, {CONF_POLL_INTERVAL: 30, "history": {}})
     await hass.async_block_till_done()
     assert (await async_get_settings(hass)).retention_days is None
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_settings_saved_without_an_open_store_are_used_at_open(
-    hass: HomeAssistant, bridge: HueBridgeSimulator
+    hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
-    entry = await _loaded(hass, bridge)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            CONF_POLL_INTERVAL: 10,
-            "history": {"retention_days": 7, "size_budget_mb": 50},
-        },
-    )
+    history = {"retention_days": 7, "size_budget_mb": 50}
+    await _submit(hass, entry, {CONF_POLL_INTERVAL: 10, "history": history})
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -99,90 +113,61 @@ async def test_settings_saved_without_an_open_store_are_used_at_open(
     assert store.settings == StoreSettings(
         retention_days=7, size_budget_bytes=50_000_000
     )
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_option_warning_is_shown_once_then_accepted(
-    hass: HomeAssistant, bridge: HueBridgeSimulator
+    hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
-    entry = await _loaded(hass, bridge)
     user_input = {CONF_POLL_INTERVAL: 2, "history": {"size_budget_mb": 1000}}
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], dict(user_input)
-    )
+    result = await _submit(hass, entry, dict(user_input))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "hue_poll_interval_short"}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], dict(user_input)
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await _confirm(hass, result, dict(user_input))
     assert entry.options == {CONF_POLL_INTERVAL: 2}
-    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.parametrize(
+    ("saved", "submitted", "expected"),
+    [
+        (
+            {},
+            {"retention_days": 30, "size_budget_mb": 200, "spool_max_readings": 20_000},
+            StoreSettings(
+                retention_days=30,
+                size_budget_bytes=200_000_000,
+                spool_max_readings=20_000,
+            ),
+        ),
+        # A retention cleared in the same form stays cleared.
+        (
+            {"retention_days": 90},
+            {"size_budget_mb": 300},
+            StoreSettings(size_budget_bytes=300_000_000),
+        ),
+    ],
+)
 async def test_history_edits_survive_the_warning(
-    hass: HomeAssistant, bridge: HueBridgeSimulator
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    saved: dict[str, int],
+    submitted: dict[str, int],
+    expected: StoreSettings,
 ) -> None:
-    entry = await _loaded(hass, bridge)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            CONF_POLL_INTERVAL: 2,
-            "history": {
-                "retention_days": 30,
-                "size_budget_mb": 200,
-                "spool_max_readings": 20_000,
-            },
-        },
+    await _submit(hass, entry, {CONF_POLL_INTERVAL: 10, "history": saved})
+    await hass.async_block_till_done()
+
+    result = await _submit(
+        hass, entry, {CONF_POLL_INTERVAL: 2, "history": dict(submitted)}
     )
-    assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "hue_poll_interval_short"}
-    # The user confirms the form as it is shown.
+    # The form shows what was submitted, and the user confirms it as shown.
     shown = _shown(result)
-    assert shown == {
-        CONF_POLL_INTERVAL: 2,
-        "history": {
-            "retention_days": 30,
-            "size_budget_mb": 200,
-            "spool_max_readings": 20_000,
-        },
+    assert shown[CONF_POLL_INTERVAL] == 2
+    assert shown["history"] == {
+        "size_budget_mb": expected.size_budget_bytes // 1_000_000,
+        "spool_max_readings": expected.spool_max_readings,
+        **submitted,
     }
-    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    await _confirm(hass, result, shown)
     assert entry.options == {CONF_POLL_INTERVAL: 2}
-    assert await async_get_settings(hass) == StoreSettings(
-        retention_days=30, size_budget_bytes=200_000_000, spool_max_readings=20_000
-    )
-    assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def test_a_cleared_retention_survives_the_warning(
-    hass: HomeAssistant, bridge: HueBridgeSimulator
-) -> None:
-    entry = await _loaded(hass, bridge)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {CONF_POLL_INTERVAL: 10, "history": {"retention_days": 90}},
-    )
-    assert (await async_get_settings(hass)).retention_days == 90
-    await hass.async_block_till_done()
-
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert _shown(result)["history"]["retention_days"] == 90
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_POLL_INTERVAL: 2, "history": {"size_budget_mb": 300}}
-    )
-    assert result["errors"] == {"base": "hue_poll_interval_short"}
-    shown = _shown(result)
-    assert "retention_days" not in shown["history"]
-    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    settings = await async_get_settings(hass)
-    assert (settings.retention_days, settings.size_budget_bytes) == (None, 300_000_000)
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await async_get_settings(hass) == expected

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.setup import async_setup_component
 from hypothesis import HealthCheck, given, settings, strategies as st
-import pytest
 
 from custom_components.home_monitor.const import DOMAIN, vol
-from custom_components.home_monitor.history import (
-    async_acquire_store,
-    async_release_store,
-)
-from custom_components.home_monitor.models import Metric, Reading
+from custom_components.home_monitor.models import Metric
 from custom_components.home_monitor.store import HistoryStore
-
-DEVICE = "hue:bridge1:sensor1"
-NOW = datetime(2026, 3, 1, tzinfo=UTC)
+from tests import test_services
 
 _scalars = st.one_of(
     st.none(),
@@ -64,28 +55,14 @@ _paths = st.one_of(
 )
 _export_args = st.fixed_dictionaries({"path": _paths}, optional=_query)
 
+# The actions' own tests' store: two devices, 2,098 readings.
+store = test_services.store
+
 _SETTINGS = settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-
-
-@pytest.fixture
-async def store(hass: HomeAssistant) -> AsyncGenerator[HistoryStore]:
-    """Set up the actions with a store holding a few readings."""
-    assert await async_setup_component(hass, DOMAIN, {})
-    www = Path(hass.config.path("www"))
-    await hass.async_add_executor_job(www.mkdir)
-    hass.config.allowlist_external_dirs = {str(www)}
-    store = await async_acquire_store(hass, "entry")
-    store.enqueue(
-        Reading(DEVICE, Metric.TEMPERATURE, float(i), "°C", NOW - timedelta(hours=i))
-        for i in range(10)
-    )
-    assert await hass.async_add_executor_job(store.flush, 10)
-    yield store
-    await async_release_store(hass, "entry")
 
 
 async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
@@ -118,7 +95,7 @@ def _check_tree(config: Path, top: set[str], response: dict[str, Any] | None) ->
         written = Path(response["path"])
         assert written.is_file()
         assert written.is_relative_to(www)
-        assert 0 <= response["rows"] <= 10
+        assert 0 <= response["rows"] <= 2098
     # Nothing is ever written outside the allowed folder, and no temporary
     # file is left behind.
     assert {p.name for p in config.iterdir()} <= top

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, override
+from typing import Any, Protocol, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -57,51 +57,46 @@ def number_box(minimum: int, maximum: int, unit: str) -> NumberSelector:
     )
 
 
+class PollLimits(Protocol):
+    """The poll-interval bounds a source package exports, in seconds."""
+
+    DEFAULT_POLL_INTERVAL: int
+    MIN_POLL_INTERVAL: int
+    MAX_POLL_INTERVAL: int
+    # Shorter intervals are accepted after a warning.
+    SHORT_POLL_WARNING: int
+
+
 @dataclass(frozen=True, slots=True)
 class PollInterval:
-    """A source's poll interval in seconds: its bounds, and when to warn."""
+    """A source's poll-interval option: its bounds, and when to warn."""
 
-    default: int
-    minimum: int
-    maximum: int
-    warn_below: int
-    warning: str
+    source: str
+    limits: PollLimits
 
     def schema(self, options: Mapping[str, Any]) -> vol.Schema:
         """Return the options schema, filled with the current value."""
-        current = options.get(CONF_POLL_INTERVAL, self.default)
+        limits = self.limits
+        current = options.get(CONF_POLL_INTERVAL, limits.DEFAULT_POLL_INTERVAL)
         return vol.Schema(
             {
                 vol.Required(CONF_POLL_INTERVAL, default=current): number_box(
-                    self.minimum, self.maximum, "s"
+                    limits.MIN_POLL_INTERVAL, limits.MAX_POLL_INTERVAL, "s"
                 )
             }
         )
 
     def warning_for(self, user_input: Mapping[str, Any]) -> str | None:
         """Return the warning's translation key when the interval is risky."""
-        if float(user_input.get(CONF_POLL_INTERVAL, self.default)) < self.warn_below:
-            return self.warning
+        seconds = user_input.get(CONF_POLL_INTERVAL, self.limits.DEFAULT_POLL_INTERVAL)
+        if float(seconds) < self.limits.SHORT_POLL_WARNING:
+            return f"{self.source}_poll_interval_short"
         return None
 
 
 POLL_INTERVALS = {
-    SOURCE_HUE: PollInterval(
-        default=hue.DEFAULT_POLL_INTERVAL,
-        minimum=hue.MIN_POLL_INTERVAL,
-        maximum=hue.MAX_POLL_INTERVAL,
-        # Faster polling adds load that can make a bridge refuse requests.
-        warn_below=hue.SHORT_POLL_WARNING,
-        warning="hue_poll_interval_short",
-    ),
-    SOURCE_AMAZON: PollInterval(
-        default=amazon.DEFAULT_POLL_INTERVAL,
-        minimum=amazon.MIN_POLL_INTERVAL,
-        maximum=amazon.MAX_POLL_INTERVAL,
-        # Amazon rate-limits unofficial clients that poll faster.
-        warn_below=amazon.SHORT_POLL_WARNING,
-        warning="amazon_poll_interval_short",
-    ),
+    SOURCE_HUE: PollInterval(SOURCE_HUE, hue),
+    SOURCE_AMAZON: PollInterval(SOURCE_AMAZON, amazon),
 }
 
 
