@@ -9,6 +9,8 @@ from datetime import timedelta
 import logging
 from typing import TYPE_CHECKING, Final
 
+from homeassistant.const import UnitOfDensity, UnitOfRatio
+
 if TYPE_CHECKING:
     import probatio as vol
 else:
@@ -37,10 +39,9 @@ STORE_FILENAME: Final = "history.db"
 # Time HA gives integrations to finish at shutdown; the store flush stays inside it.
 STORE_SHUTDOWN_TIMEOUT: Final = timedelta(seconds=20)
 
-# Unit strings, spelled out: Home Assistant 2026.10 deprecates the CONCENTRATION_*
-# constants in favour of enums that 2026.3 does not have.
-MICROGRAMS_PER_CUBIC_METER: Final = "μg/m³"
-PARTS_PER_MILLION: Final = "ppm"
+# Units of the air-quality readings, for the sensors and the history store.
+MICROGRAMS_PER_CUBIC_METER: Final = UnitOfDensity.MICROGRAMS_PER_CUBIC_METER
+PARTS_PER_MILLION: Final = UnitOfRatio.PARTS_PER_MILLION
 
 __all__ = [
     "CLOCK_FUTURE_TOLERANCE",

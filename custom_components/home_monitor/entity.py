@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import cast, override
+from typing import override
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -15,15 +15,9 @@ from .const import DOMAIN
 from .coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator, SourceDevice
 from .models import Metric
 
-# Newer Home Assistant links a device to its parent by registry id; older
-# releases only know the parent's identifiers.
-_VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__annotations__
-
 
 def _via(coordinator: HomeMonitorCoordinator, parent_key: str) -> DeviceInfo:
     """Link a device to its parent, which can only be the coordinator's hub."""
-    if not _VIA_DEVICE_ID:
-        return cast("DeviceInfo", {"via_device": (DOMAIN, parent_key)})
     hub = coordinator.hub_device
     if hub is None or hub.device_key != parent_key or not coordinator.hub_device_id:
         return DeviceInfo()
