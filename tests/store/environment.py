@@ -19,7 +19,7 @@ import pytest
 
 from custom_components.home_monitor.retry import BackoffPolicy
 from custom_components.home_monitor.store import (
-    committer as committer_module,
+    database as database_module,
     schema as schema_module,
 )
 
@@ -96,11 +96,11 @@ def impatient_locks(monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
     """Give up on a locked file after `attempts` quick tries, retry soon after."""
     monkeypatch.setattr(schema_module, "BUSY_TIMEOUT_S", 0.05)
     monkeypatch.setattr(
-        committer_module,
+        database_module,
         "LOCK_POLICY",
         BackoffPolicy(attempts=attempts, base_delay=0.01, jitter=0),
     )
-    monkeypatch.setattr(committer_module, "RETRY_AFTER_EXHAUSTION_S", 0.1)
+    monkeypatch.setattr(database_module, "RETRY_AFTER_EXHAUSTION_S", 0.1)
 
 
 def read_only_file(

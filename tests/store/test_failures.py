@@ -9,7 +9,7 @@ import time
 import pytest
 
 from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
-from custom_components.home_monitor.store import StoreSettings, committer
+from custom_components.home_monitor.store import StoreSettings, database
 
 from .conftest import StoreFactory
 from .environment import (
@@ -350,7 +350,7 @@ def test_an_unopenable_location_starts_degraded(
     assert status.open
     assert not status.writable
     store.enqueue(make_readings(3))
-    for number in range(committer.PENDING_EVENTS_MAX + 100):
+    for number in range(database.PENDING_EVENTS_MAX + 100):
         store.record_event("retry", "hue", {"n": number})
     assert not store.flush(2)
     status = store.status()

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..const import LOGGER
 from ..models import DeviceRecord, Reading
-from .committer import wall_ms
+from .database import wall_ms
 from .reader import HistoryReader
 from .records import (
     DeviceItem,

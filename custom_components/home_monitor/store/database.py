@@ -1,15 +1,14 @@
-"""The writer's hold on the file: connection, transactions, conditions, spool.
+"""The writer's connection to the file, its transactions and its conditions.
 
 Used only by the writer thread. Every write goes through `transact()`, which
 retries locks with backoff and turns any other failure into the unwritable
 condition: the connection is dropped, and the next attempt reconnects (which
-also recreates a file that vanished). What the database refuses waits in the
-spool, which is saved at stop and replayed at the next start. Every change of
-condition is counted in the status, logged once and written to the events
-table as soon as the database takes writes again.
+also recreates a file that vanished). Every change of condition is counted in
+the status, logged once and written to the events table, with the store's
+other events, as soon as the database takes writes again.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 import sqlite3
@@ -19,24 +18,8 @@ from typing import Any
 from ..const import LOGGER
 from ..retry import BackoffPolicy
 from .maintenance import Work
-from .records import (
-    DeviceItem,
-    EventItem,
-    Item,
-    StoreSettings,
-    StoreStatus,
-    describe,
-    is_lock_error,
-)
-from .rows import (
-    Catalog,
-    Row,
-    RowSource,
-    Tally,
-    insert_events,
-    reading_rows,
-    write_rows,
-)
+from .records import EventItem, StoreSettings, StoreStatus, describe, is_lock_error
+from .rows import Catalog, RowSource, Tally, insert_events, write_rows
 from .schema import (
     BUSY_TIMEOUT_S,
     LATEST_VERSION,
@@ -45,18 +28,7 @@ from .schema import (
     move_aside,
     open_database,
 )
-from .spool import (
-    Spool,
-    SpoolRecord,
-    reserve_space,
-    save_at_stop,
-    spool_items,
-    spool_paths,
-    spool_rows,
-    take_over,
-)
 
-SPOOL_TXN_READINGS = 50_000
 # Part of close()'s budget kept for saving the spool.
 SAVE_MARGIN_S = 1.0
 # Lock retries on top of SQLite's own busy timeout: five attempts over about
@@ -76,8 +48,8 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Committer:
-    """The writer connection, everything written through it, and its conditions."""
+class Database:
+    """The writer connection, what is written through it, and its conditions."""
 
     def __init__(
         self, path: Path, status: StoreStatus, settings: Callable[[], StoreSettings]
@@ -86,7 +58,6 @@ class Committer:
         self.path = path
         self.status = status
         self.catalog = Catalog()
-        self.spool = Spool(settings().spool_max_readings)
         self.conn: sqlite3.Connection | None = None
         self.deadline: float | None = None
         self.events: list[EventItem] = []
@@ -95,54 +66,8 @@ class Committer:
         self.wal_dirty = False
         self._settings = settings
         self._identity: tuple[int, int] | None = None
-        self._replaying = 0
-        self._taken_over: Path | None = None
         self._degraded = False
         self._probe_delay = FIRST_PROBE_S
-        self._overflow_warned = False
-
-    def purged(self, retention: int, budget: int, detail: dict[str, Any]) -> None:
-        """Count and report a finished maintenance pass."""
-        self.status.purged += retention + budget
-        self.status.last_purge_at = datetime.now(UTC)
-        self.add_event("purge", detail)
-        LOGGER.debug("History maintenance: %s", detail)
-
-    def start(self) -> None:
-        """Take over a spool saved at the last stop and open the file.
-
-        A file that cannot be opened or written is not an error: the writer
-        spools until it can be. Raises SchemaTooNewError.
-        """
-        self.load_saved_spool()
-        try:
-            self.connect()
-        except (sqlite3.Error, OSError) as err:
-            self.unwritable(err)
-        self.reserve()
-
-    def reserve(self) -> None:
-        """Keep space on disk for saving a full spool at stop."""
-        reserve = spool_paths(self.path)[1]
-        max_readings = self._settings().spool_max_readings
-        self.status.spool_reserved = reserve_space(reserve, max_readings)
-        self._count_spooled()
-
-    def _count_spooled(self) -> None:
-        status = self.status
-        status.spooled = self.spool.count
-        status.readings_at_risk = max(0, status.spooled - status.spool_reserved)
-
-    def finish(self) -> None:
-        """Save what the database did not take, checkpoint and close."""
-        if self.spool.count or (self.conn is None and self.pending):
-            self.save_spool()
-        elif self.conn is not None:
-            self.flush_events()
-        self.checkpoint()
-        self.disconnect()
-        self.status.open = False
-        self.status.writable = False
 
     @property
     def pending(self) -> bool:
@@ -169,7 +94,7 @@ class Committer:
         self._identity = self._file_identity()
         self.catalog.load(opened.conn)
         self._opened(opened.journal_mode, opened.found_version)
-        self._update_sizes()
+        self.update_sizes()
 
     def _file_identity(self) -> tuple[int, int] | None:
         try:
@@ -236,7 +161,7 @@ class Committer:
                 return True
         return False
 
-    def _write(self, source: RowSource, undo: Callable[[], None] | None = None) -> bool:
+    def write(self, source: RowSource, undo: Callable[[], None] | None = None) -> bool:
         """Write rows from `source` and pending events in one transaction."""
         out: list[tuple[Tally, int]] = []
         max_events = self._settings().events_max_rows
@@ -274,76 +199,8 @@ class Committer:
         self.last_commit = time.monotonic()
         self.wal_dirty = True
         self._recovered()
-        self._update_sizes()
-        self._replayed()
+        self.update_sizes()
         return True
-
-    def commit(self, items: list[Item]) -> None:
-        """Write items in one transaction, or spool them if the database refuses."""
-        if self.conn is None or self.spool.count:
-            self._to_spool(items)
-            return
-        catalog = self.catalog
-        noted = any(isinstance(item, DeviceItem) for item in items)
-        saved = catalog.snapshot() if noted else None
-
-        def undo() -> None:
-            if saved is not None:
-                catalog.restore(saved)
-
-        def source(
-            conn: sqlite3.Connection, now: int, tally: Tally
-        ) -> Iterator[list[Row]]:
-            return reading_rows(conn, catalog, items, now, tally)
-
-        if not self._write(source, undo):
-            self._to_spool(items)
-
-    def _to_spool(self, items: list[Item]) -> None:
-        """Keep items in the spool (readings) and in memory (devices, events)."""
-        tally = spool_items(self.catalog, items, self.spool, self.events)
-        self._trim_events()
-        self.status.readings_rejected += tally.rejected
-        if dropped := self.spool.trim():
-            self._spool_overflowed(dropped)
-        self._count_spooled()
-
-    def drain_spool(self) -> None:
-        """Reconnect if needed and write the spool, oldest first."""
-        if self.conn is None:
-            try:
-                self.connect()
-            except Exception as err:  # noqa: BLE001 - any failure: try again later
-                self.unwritable(err)
-                return
-        while self.spool.count:
-            batch = self.spool.peek(SPOOL_TXN_READINGS)
-
-            def source(
-                conn: sqlite3.Connection,
-                now: int,
-                tally: Tally,
-                batch: list[SpoolRecord] = batch,
-            ) -> Iterator[list[Row]]:
-                return spool_rows(conn, self.catalog, batch, now, tally)
-
-            if not self._write(source):
-                return
-            self.spool.drop(len(batch))
-            self._count_spooled()
-        self._replayed()
-
-    def _replayed(self) -> None:
-        """Delete the spool file taken over at start once all it held is in."""
-        if self._taken_over is None or self.spool.count or self.pending:
-            return
-        if self._replaying:
-            self.status.spool_replayed += self._replaying
-            self.add_event("spool_replayed", {"readings": self._replaying})
-            LOGGER.info("Replayed %d readings saved at the last stop", self._replaying)
-            self._replaying = 0
-        self._taken_over.unlink(missing_ok=True)
-        self._taken_over = None
 
     def flush_events(self) -> bool:
         """Write pending events of the store itself; return whether they are in."""
@@ -360,7 +217,6 @@ class Committer:
             return False
         self.catalog.committed()
         del self.events[: len(events)]
-        self._replayed()
         return True
 
     def checkpoint(self) -> None:
@@ -374,56 +230,35 @@ class Committer:
             busy = 1
         self.wal_dirty = bool(busy) and self.status.wal
         self.last_commit = time.monotonic()
-        self._update_sizes()
+        self.update_sizes()
 
-    def _update_sizes(self) -> None:
+    def update_sizes(self) -> None:
+        """Note the sizes of the file and its WAL."""
         self.status.db_size_bytes, self.status.wal_size_bytes = file_sizes(self.path)
 
-    # The spool across a stop.
+    def close(self) -> None:
+        """Checkpoint and close for good."""
+        self.checkpoint()
+        self.disconnect()
+        self.status.open = False
+        self.status.writable = False
 
-    def save_spool(self) -> None:
-        """Save what the database did not take, for the next start."""
-        devices = self.catalog.dirty.values()
-        saved = save_at_stop(self.spool, self.path, devices, self.events)
-        if isinstance(saved, OSError):
-            self.note_error(saved)
-            self.status.readings_dropped += self.spool.count
-            self.status.readings_at_risk = self.spool.count
-            return
-        self.status.spool_saved = self.spool.count
-        self.status.spool_saved_to = saved
-        self.status.readings_at_risk = 0
-        if self._taken_over not in (None, saved):
-            self._taken_over.unlink(missing_ok=True)  # what it held is in `saved`
-
-    def load_saved_spool(self) -> None:
-        """Take over a spool saved at the last stop; move a damaged one aside."""
-        found = take_over(self.path, self._settings().spool_max_readings)
-        if found is None:
-            return
-        path, saved = found
-        if isinstance(saved, dict):
-            self.add_event("spool_damaged", saved)
-            return
-        self._taken_over = path
-        self.spool, devices, events = saved
-        for record in devices:
-            self.catalog.note(record)
-        self.events += events
-        self._trim_events()
-        if dropped := self.spool.trim():
-            self._spool_overflowed(dropped)
-        self._replaying = self.spool.count
-        self._count_spooled()
+    def purged(self, retention: int, budget: int, detail: dict[str, Any]) -> None:
+        """Count and report a finished maintenance pass."""
+        self.status.purged += retention + budget
+        self.status.last_purge_at = datetime.now(UTC)
+        self.add_event("purge", detail)
+        LOGGER.debug("History maintenance: %s", detail)
 
     # Conditions: counted in the status, logged once, written as events.
 
     def add_event(self, kind: str, detail: dict[str, Any]) -> None:
         """Queue an event of the store itself for the events table."""
         self.events.append(EventItem(wall_ms(), kind, EVENT_SOURCE, detail))
-        self._trim_events()
+        self.trim_events()
 
-    def _trim_events(self) -> None:
+    def trim_events(self) -> None:
+        """Keep pending events bounded, counting what is dropped."""
         if (excess := len(self.events) - PENDING_EVENTS_MAX) > 0:
             del self.events[:excess]
             self.status.events_dropped += excess
@@ -454,7 +289,6 @@ class Committer:
     def _recovered(self) -> None:
         self.status.writable = True
         self._probe_delay = FIRST_PROBE_S
-        self._overflow_warned = False
         if self._degraded:
             self._degraded = False
             LOGGER.info("History database %s is writable again", self.path)
@@ -498,14 +332,3 @@ class Committer:
             RETRY_AFTER_EXHAUSTION_S,
         )
         self.add_event("lock_exhausted", {"attempts": attempts, "error": describe(err)})
-
-    def _spool_overflowed(self, dropped: int) -> None:
-        bound = self.spool.max_readings
-        self.status.spool_overflow += dropped
-        self.add_event("spool_overflow", {"dropped": dropped, "bound": bound})
-        if not self._overflow_warned:
-            self._overflow_warned = True
-            LOGGER.warning(
-                "History spool is full (%d readings); the oldest are being dropped",
-                bound,
-            )
