@@ -3,6 +3,7 @@
 from collections.abc import AsyncGenerator
 import csv
 from datetime import timedelta
+from http import HTTPStatus
 from pathlib import Path
 import threading
 from typing import Any
@@ -14,6 +15,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
 from custom_components.home_monitor.history import (
@@ -395,3 +397,32 @@ async def test_read_failures_are_reported(
             DOMAIN, "export_history", {"path": "www/x.csv"}, blocking=True
         )
     assert err.value.translation_key == "history_read_failed"
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        ("get_history", {"start": "2026-02-30 00:00:00"}),
+        ("get_history", {"end": "0001-01-01T00:00:00Z"}),
+        ("get_history", {"metric": ["pm25"]}),
+        ("get_history", {"limit": 2.7}),
+        ("export_history", {"path": "www/a\0b.csv"}),
+        ("export_history", {"path": "www"}),
+        ("export_history", {"path": "www/" + "h" * 100_000}),
+    ],
+)
+@pytest.mark.usefixtures("store")
+async def test_bad_calls_over_http_are_answered_with_400(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+    service: str,
+    data: dict[str, Any],
+) -> None:
+    assert await async_setup_component(hass, "api", {})
+    client = await hass_client()
+    response = await client.post(
+        f"/api/services/{DOMAIN}/{service}?return_response", json=data
+    )
+    assert response.status == HTTPStatus.BAD_REQUEST
+    assert "Error" not in caplog.text
