@@ -3,6 +3,7 @@
 from collections.abc import AsyncGenerator
 import csv
 from datetime import timedelta
+import errno
 from http import HTTPStatus
 from pathlib import Path
 import threading
@@ -17,6 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.home_monitor import services
 from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_HUE
 from custom_components.home_monitor.history import (
     async_acquire_store,
@@ -360,17 +362,37 @@ async def test_a_failed_export_leaves_no_file_or_folder(
     assert await hass.async_add_executor_job(_files, config) == before
 
 
+@pytest.mark.parametrize("path", ["www/taken/h.csv", "www/taken/sub/h.csv"])
 async def test_a_file_in_the_way_of_a_folder_is_a_bad_path(
-    hass: HomeAssistant, store: HistoryStore
+    hass: HomeAssistant, store: HistoryStore, path: str
 ) -> None:
     await hass.async_add_executor_job(
         Path(hass.config.path("www", "taken")).write_text, "x"
     )
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
-            DOMAIN, "export_history", {"path": "www/taken/h.csv"}, blocking=True
+            DOMAIN, "export_history", {"path": path}, blocking=True
         )
     assert err.value.translation_key == "export_path_invalid"
+
+
+async def test_a_full_disk_fails_the_export_and_leaves_nothing(
+    hass: HomeAssistant, store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def _full(*args: object, **kwargs: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(services, "export_csv", _full)
+    config = Path(hass.config.config_dir)
+    before = await hass.async_add_executor_job(_files, config)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "export_history", {"path": "www/new/h.csv"}, blocking=True
+        )
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_key == "export_failed"
+    assert "No space left on device" in str(err.value)
+    assert await hass.async_add_executor_job(_files, config) == before
 
 
 async def test_actions_need_an_open_store(hass: HomeAssistant) -> None:
