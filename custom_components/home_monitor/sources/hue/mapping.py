@@ -11,10 +11,9 @@ disabled) makes it unknown.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from homeassistant.util import dt as dt_util
 
@@ -65,8 +64,7 @@ class MalformedValueError(ValueError):
     """A value of the wrong type, not finite, out of range, or missing."""
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
+class Value(NamedTuple):
     """One metric as the bridge reported it, checked.
 
     `value` None with no `problem` is unknown (not valid, disabled, not reported);
@@ -82,14 +80,12 @@ class Value:
         """Return the store reading of a known value (receive time if untimed)."""
         if self.value is None:
             return None
-        return Reading(
-            key,
-            self.metric,
-            self.value,
-            UNITS[self.metric],
-            self.changed or received,
-            device_time=self.changed is not None,
-        )
+        changed = self.changed
+        if changed is None:
+            return Reading(
+                key, self.metric, self.value, UNITS[self.metric], received, False
+            )
+        return Reading(key, self.metric, self.value, UNITS[self.metric], changed)
 
 
 def device_key(bridge_id: str, device_id: str) -> str:
@@ -140,8 +136,8 @@ def convert(metric: Metric, raw: object) -> float:
     return checked(metric, number(raw))
 
 
-def _mapping(value: object, name: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+def _mapping(value: object, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
         raise MalformedValueError(f"no {name} object")
     return value
 
@@ -194,7 +190,7 @@ def _field(data: Mapping[str, Any], key: str) -> Any:
 def v2_owner(resource: Mapping[str, Any]) -> str | None:
     """Return the id of the device a service resource belongs to."""
     owner = resource.get("owner")
-    rid = owner.get("rid") if isinstance(owner, Mapping) else None
+    rid = owner.get("rid") if isinstance(owner, dict) else None
     return rid if isinstance(rid, str) else None
 
 
@@ -203,7 +199,7 @@ def v2_services(device: Mapping[str, Any]) -> dict[str, str]:
     services = device.get("services")
     found: dict[str, str] = {}
     for service in services if isinstance(services, list) else ():
-        if isinstance(service, Mapping):
+        if isinstance(service, dict):
             rtype, rid = service.get("rtype"), service.get("rid")
             if isinstance(rtype, str) and isinstance(rid, str):
                 found[rtype] = rid
@@ -212,7 +208,7 @@ def v2_services(device: Mapping[str, Any]) -> dict[str, str]:
 
 def _text(data: object, *path: str) -> str | None:
     for name in path:
-        data = data.get(name) if isinstance(data, Mapping) else None
+        data = data.get(name) if isinstance(data, dict) else None
     return data if isinstance(data, str) else None
 
 
@@ -303,19 +299,20 @@ class _V1Device:
     def add(self, sensor: Mapping[str, Any]) -> None:
         metric, field = V1_METRICS[sensor["type"]]
         state, config = sensor.get("state"), sensor.get("config")
-        state = state if isinstance(state, Mapping) else {}
-        config = config if isinstance(config, Mapping) else {}
+        state = state if isinstance(state, dict) else {}
+        config = config if isinstance(config, dict) else {}
         if sensor["type"] == V1_PRESENCE or not self.sensor:
             self.sensor = sensor
         self.values[metric] = _v1_value(metric, state, field)
         self.reachable = self.reachable and config.get("reachable") is not False
-        if "battery" in config:
+        # The three sensors report the same battery.
+        if Metric.BATTERY not in self.values and config.get("battery") is not None:
             self.values[Metric.BATTERY] = _v1_value(Metric.BATTERY, config, "battery")
+
+    def device(self, hub_key: str) -> SourceDevice:
         self.values.setdefault(Metric.BATTERY, Value(Metric.BATTERY, None))
         connected = 1.0 if self.reachable else 0.0
         self.values[Metric.CONNECTIVITY] = Value(Metric.CONNECTIVITY, connected)
-
-    def device(self, hub_key: str) -> SourceDevice:
         sensor = self.sensor
         model = sensor.get("productname") or sensor.get("modelid")
         return SourceDevice(
@@ -364,18 +361,20 @@ def v1_devices(
     """
     grouped: dict[str, _V1Device] = {}
     for sensor in raw.values():
-        if not isinstance(sensor, Mapping) or sensor.get("type") not in V1_METRICS:
+        if not isinstance(sensor, dict) or sensor.get("type") not in V1_METRICS:
             continue
         uniqueid = sensor.get("uniqueid")
         if not isinstance(uniqueid, str) or len(uniqueid) < V1_UNIQUEID_PREFIX:
             continue
         prefix = uniqueid[:V1_UNIQUEID_PREFIX]
-        key = device_key(bridge_id, prefix)
-        grouped.setdefault(key, _V1Device(key, prefix)).add(sensor)
+        if (group := grouped.get(prefix)) is None:
+            grouped[prefix] = group = _V1Device(device_key(bridge_id, prefix), prefix)
+        group.add(sensor)
+    devices = {group.key: group.device(hub_key) for group in grouped.values()}
     readings = [
         reading
-        for key, group in grouped.items()
+        for group in grouped.values()
         for value in group.values.values()
-        if (reading := value.reading(key, received)) is not None
+        if (reading := value.reading(group.key, received)) is not None
     ]
-    return {key: group.device(hub_key) for key, group in grouped.items()}, readings
+    return devices, readings
