@@ -69,7 +69,7 @@ def test_a_file_that_is_not_a_database_is_moved_aside(
     assert "corruption" in event_kinds(db_path)
 
 
-def test_a_damaged_page_fails_the_quick_check_and_is_moved_aside(
+def test_damaged_pages_fail_the_quick_check_and_the_file_is_moved_aside(
     make_store: StoreFactory, db_path: Path
 ) -> None:
     data = _written_file(make_store, db_path, 5000)
@@ -80,8 +80,10 @@ def test_a_damaged_page_fails_the_quick_check_and_is_moved_aside(
         data[start : start + 64] = bytes(range(64))
     db_path.write_bytes(bytes(data))
     reopened = make_store()
-    assert len(reopened.status().moved_aside) == 1
-    assert reopened.reader.count() == 0
+    (moved,) = reopened.status().moved_aside
+    assert moved.read_bytes() == bytes(data)  # kept for the user as it was
+    assert reopened.reader.count() == 0  # every page that held readings is gone
+    assert reopened.status().readings_lost > 4000
     assert scalar(db_path, "PRAGMA quick_check") == "ok"
 
 
@@ -155,9 +157,10 @@ def test_a_quick_check_finding_is_moved_aside(
     assert reopened.flush(5)
     (moved,) = reopened.status().moved_aside
     assert moved.exists()
-    assert reopened.reader.count() == 0
+    assert reopened.reader.count() == 3000  # every page is readable
     (event,) = reopened.reader.events(kind="corruption")
     assert "Freelist" in event.detail["error"]
+    assert event.detail["readings_salvaged"] == 3000
 
 
 def test_a_failed_migration_leaves_the_file_at_its_version(

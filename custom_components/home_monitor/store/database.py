@@ -20,10 +20,12 @@ from ..retry import BackoffPolicy
 from .maintenance import Work
 from .records import EventItem, StoreSettings, StoreStatus, describe, is_lock_error
 from .rows import Catalog, RowSource, Tally, insert_events, write_rows
+from .salvage import salvage
 from .schema import (
     BUSY_TIMEOUT_S,
     LATEST_VERSION,
     CorruptDatabaseError,
+    OpenedDatabase,
     file_sizes,
     move_aside,
     open_database,
@@ -79,22 +81,39 @@ class Database:
         try:
             opened = open_database(self.path)
         except CorruptDatabaseError as err:
-            target = move_aside(self.path)
-            LOGGER.error(
-                "History database %s is damaged (%s); moved it to %s and started "
-                "a new one",
-                self.path,
-                err,
-                target,
-            )
-            self.status.moved_aside += (target,)
-            self.add_event("corruption", {"error": str(err), "moved_to": str(target)})
-            opened = open_database(self.path)
+            opened = self._replace_damaged(err)
         self.conn = opened.conn
         self._identity = self._file_identity()
         self.catalog.load(opened.conn)
         self._opened(opened.journal_mode, opened.found_version)
         self.update_sizes()
+
+    def _replace_damaged(self, err: CorruptDatabaseError) -> OpenedDatabase:
+        """Move a damaged file aside, start a new one and salvage what is readable."""
+        target = move_aside(self.path)
+        opened = open_database(self.path)
+        detail: dict[str, Any] = {"error": str(err), "moved_to": str(target)}
+        try:
+            found = salvage(target, opened.conn)
+        except (OSError, sqlite3.Error, ValueError) as salvage_err:
+            LOGGER.exception("Could not salvage readings from %s", target)
+            detail["salvage_error"] = describe(salvage_err)
+        else:
+            detail |= found.as_detail()
+            self.status.readings_salvaged += found.readings
+            self.status.readings_lost += found.lost
+        LOGGER.error(
+            "History database %s is damaged (%s); moved it to %s and started a new "
+            "one with the %s readings that could be read (about %s lost)",
+            self.path,
+            err,
+            target,
+            detail.get("readings_salvaged", 0),
+            detail.get("readings_lost", "all others"),
+        )
+        self.status.moved_aside += (target,)
+        self.add_event("corruption", detail)
+        return opened
 
     def _file_identity(self) -> tuple[int, int] | None:
         try:
