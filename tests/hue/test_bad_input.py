@@ -151,6 +151,13 @@ async def test_unparseable_stream_lines_are_counted_not_traced(
     ]
     for line in junk:
         bridge.events.push_raw(line)
+    # Well formed, but an update of a resource never seen whole: ignored quietly.
+    unknown = {
+        "id": "unknown",
+        "type": "temperature",
+        "temperature": {"temperature": 5},
+    }
+    bridge.events.publish("update", [unknown])
     bridge.set_value(1, "motion", True)  # a good event after the bad ones
     await wait_for(
         hass, lambda: state(hass, "binary_sensor.motion_sensor_2_motion") == "on"

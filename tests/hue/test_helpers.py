@@ -129,6 +129,15 @@ def test_v2_values() -> None:
     assert v2_value(light).reading("k", NOW) is None
     status = {"id": "z", "type": "zigbee_connectivity", "status": 3}
     assert v2_value(status).problem == "no status"
+    report = home.v2_service(sensor, "temperature")
+    report["temperature"]["temperature_report"]["changed"] = "2026-11-28T12:00:00"
+    assert v2_value(report).changed == datetime(2026, 11, 28, 12, tzinfo=UTC)
+    report["temperature"]["temperature_report"]["changed"] = "soon"
+    assert v2_value(report).problem == "unreadable time"
+    del report["temperature"]["temperature_report"]["temperature"]
+    assert v2_value(report).problem == "no temperature"
+    report["temperature"] = [21.0]
+    assert v2_value(report).problem == "no temperature object"
 
 
 def test_merge_partial_update() -> None:

@@ -144,26 +144,25 @@ class HueFlowMixin(ConfigFlow):
         reuse = self._hue_reuse
         if reuse is None:  # pragma: no cover - only reached through the steps above
             return self.async_abort(reason="no_reusable_bridge")
-        if user_input is None:
-            return self.async_show_form(
-                step_id="hue_reuse_confirm",
-                description_placeholders={"name": reuse.title, "host": reuse.host},
-            )
-        bridge = FoundBridge(reuse.host, reuse.bridge_id, reuse.api_version)
-        self._hue_bridge = bridge
-        try:
-            await async_check_app_key(
-                self.hass, bridge.host, reuse.app_key, bridge.api_version
-            )
-        except InvalidAppKeyError:
-            return await self.async_step_hue_link()
-        except CannotConnectError:
-            return self.async_show_form(
-                step_id="hue_reuse_confirm",
-                description_placeholders={"name": reuse.title, "host": reuse.host},
-                errors={"base": "cannot_connect"},
-            )
-        return self._hue_finish(bridge, reuse.app_key)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            bridge = FoundBridge(reuse.host, reuse.bridge_id, reuse.api_version)
+            self._hue_bridge = bridge
+            try:
+                await async_check_app_key(
+                    self.hass, bridge.host, reuse.app_key, bridge.api_version
+                )
+            except InvalidAppKeyError:
+                return await self.async_step_hue_link()
+            except CannotConnectError:
+                errors["base"] = "cannot_connect"
+            else:
+                return self._hue_finish(bridge, reuse.app_key)
+        return self.async_show_form(
+            step_id="hue_reuse_confirm",
+            description_placeholders={"name": reuse.title, "host": reuse.host},
+            errors=errors,
+        )
 
     async def async_step_hue_link(
         self, user_input: dict[str, Any] | None = None
