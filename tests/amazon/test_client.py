@@ -197,7 +197,7 @@ async def test_other_domains_use_their_alexa_host(simulator: AlexaSimulator) -> 
     ("fault", "kind", "reason"),
     [
         (Fault.SIGNIN_PAGE, FailureKind.AUTH, "sign-in page"),
-        (Fault.OTHER_REDIRECT, FailureKind.PERMANENT, "unexpected redirect 302"),
+        (Fault.OTHER_REDIRECT, FailureKind.TRANSIENT, "unexpected redirect 302"),
         (Fault.GRAPHQL_ERROR, FailureKind.PERMANENT, "GraphQL error INTERNAL"),
         (Fault.EMPTY_REPLY, FailureKind.PERMANENT, "unexpected reply shape"),
     ],

@@ -168,4 +168,4 @@ async def test_unload_closes_the_session(
     coordinator = await setup_entry(hass, entry)
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    assert coordinator.account.client._http.session.closed
+    assert coordinator.account.client.http.session.closed

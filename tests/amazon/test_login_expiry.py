@@ -50,7 +50,13 @@ def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[str]:
 
 @pytest.mark.parametrize(
     "answer",
-    [Fault.UNAUTHORIZED, Fault.FORBIDDEN, Fault.PROXY_AUTH, Fault.SIGNIN_REDIRECT],
+    [
+        Fault.UNAUTHORIZED,
+        Fault.FORBIDDEN,
+        Fault.PROXY_AUTH,
+        Fault.SIGNIN_REDIRECT,
+        Fault.GRAPHQL_UNAUTHENTICATED,
+    ],
 )
 async def test_rejected_session_is_refreshed_once_and_kept(
     hass: HomeAssistant,
@@ -73,6 +79,22 @@ async def test_rejected_session_is_refreshed_once_and_kept(
     assert entry.data[CONF_LOGIN_DATA]["website_cookies"] != old_cookies
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry)) is None
     assert not reauth_flows(hass, entry)
+
+
+async def test_an_auth_error_inside_a_graphql_reply_ends_in_reauth(
+    hass: HomeAssistant, simulator: AlexaSimulator, entry: MockConfigEntry
+) -> None:
+    """HTTP 200 with an authentication error: refresh the cookies, then reauth."""
+    coordinator = await setup_entry(hass, entry)
+    simulator.expire_session(Fault.GRAPHQL_UNAUTHENTICATED)
+    simulator.revoke_refresh_token()
+    simulator.reset_counts()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert simulator.count(TOKEN_PATH) == 1
+    assert not coordinator.last_update_success
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry)) is not None
+    assert len(reauth_flows(hass, entry)) == 1
 
 
 async def test_expired_login_asks_to_sign_in_again_and_recovers(

@@ -114,6 +114,12 @@ async def test_whole_scenario_logs_no_secret_at_debug(
     assert leaked(simulator, json.dumps(diagnostics, default=str)) == []
     assert leaked(simulator, repr([event.data for event in events])) == []
     assert len(events) == 1
+    # The source's own details name no person, account or device.
+    details = json.dumps(coordinator.source_diagnostics())
+    account = simulator.state.account
+    personal = [account.email, account.user_id, account.customer_id]
+    personal += [monitor.serial for monitor in simulator.state.monitors]
+    assert [value for value in personal if value in details] == []
 
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

@@ -128,3 +128,22 @@ def test_filter_is_installed_once() -> None:
     protect(Holder())
     protect(Holder())
     assert sum(isinstance(f, AmazonLogRedactor) for f in LOGGER.filters) == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["x-acbde", "at-acbde", "sess-at-acbuk", "ubid-acbfr", "at-main", "x-main"]
+)
+def test_session_cookies_of_every_site_are_redacted_in_free_text(
+    caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    message = logged(
+        caplog, "Response headers: %s", f"{name}=unseen-value-4711; Domain=.amazon.de"
+    )
+    assert "unseen-value-4711" not in message
+    assert name in message
+    message = logged(caplog, "Data: %s", {name: "unseen-value-4712"})
+    assert "unseen-value-4712" not in message
+
+
+def test_the_language_cookie_is_not_a_secret(caplog: pytest.LogCaptureFixture) -> None:
+    assert "lc-acbit=en-US" in logged(caplog, "Sent %s", "lc-acbit=en-US")

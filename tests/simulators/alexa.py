@@ -223,7 +223,17 @@ class AlexaSimulator:
                 operation = None
         # Recorded on arrival: a request held by a TIMEOUT fault counts too.
         record = RequestRecord(
-            host, request.method, request.path, operation, 0, len(raw), 0
+            host,
+            request.method,
+            request.path,
+            operation,
+            0,
+            len(raw),
+            0,
+            headers={name.lower(): value for name, value in request.headers.items()},
+            cookies=frozenset(request.cookies),
+            query=request.query_string,
+            form=raw.decode() if request.path == "/auth/token" else "",
         )
         self.state.requests.append(record)
         response = await self._api.dispatch(host, request, raw)

@@ -75,8 +75,9 @@ class AlexaApi:
         """Return `answer` to a request with the session's cookies (and csrf), else refuse.
 
         Every website cookie of the host's Amazon site must be there, with the
-        current tokens; once the client holds a ``csrf`` cookie, each request
-        must repeat it in the ``csrf`` header, as the Alexa app does.
+        current tokens; once the client holds the Alexa web API's ``csrf``
+        cookie, each request to it must repeat it in the ``csrf`` header, as the
+        Alexa app does.
         """
         host = (request.host or "").split(":")[0].lower()
         cookies = dict(request.cookies)
@@ -87,11 +88,14 @@ class AlexaApi:
             else list(self.state.valid_cookies)
         )
         if not any(self.state.cookies_valid(d, cookies) for d in domains):
-            return fault_response(self.state.expired_answer, None) or json_reply(
+            body = [] if raw.startswith(b"[") else None
+            return fault_response(self.state.expired_answer, body) or json_reply(
                 {}, 401
             )
+        if not host.startswith("alexa.amazon."):
+            return answer
         if "csrf" not in cookies:
-            # For the whole site, as Amazon sets it: every host checks the same one.
+            # The Alexa web API's own, for its whole site.
             answer.set_cookie(
                 "csrf",
                 self.state.issue("csrf", 8),

@@ -298,3 +298,17 @@ def throttled(body: Any) -> Any:
         "extensions": {"requestID": "sim-throttled", "duration": 13},
     }
     return [reply] if isinstance(body, list) else reply
+
+
+def unauthenticated(body: Any) -> Any:
+    """Return the HTTP-200 answer to a GraphQL request whose session expired."""
+    error = {
+        "message": "Unauthorized",
+        "path": ["listEndpoints"],
+        "extensions": {
+            "errorCode": "UNAUTHENTICATED",
+            "classification": "DataFetchingException",
+        },
+    }
+    reply = {"errors": [error], "data": {"listEndpoints": None}}
+    return [reply] if isinstance(body, list) else reply

@@ -47,6 +47,8 @@ def fault_response(fault: Fault, body: Any) -> web.Response | None:
             return web.Response(status=429, text="Too Many Requests")
         case Fault.GRAPHQL_THROTTLED:
             return json_reply(graphql.throttled(body))
+        case Fault.GRAPHQL_UNAUTHENTICATED:
+            return json_reply(graphql.unauthenticated(body))
         case Fault.SERVER_ERROR | Fault.SERVICE_UNAVAILABLE:
             return web.Response(status=int(fault), text="Service Unavailable")
         case Fault.MALFORMED_JSON:

@@ -39,6 +39,8 @@ class Fault(StrEnum):
     SIGNIN_REDIRECT = "signin_redirect"
     TOO_MANY_REQUESTS = "429"
     GRAPHQL_THROTTLED = "graphql_throttled"
+    # An expired session reported inside an HTTP 200 GraphQL reply.
+    GRAPHQL_UNAUTHENTICATED = "graphql_unauthenticated"
     SERVER_ERROR = "500"
     SERVICE_UNAVAILABLE = "503"
     TIMEOUT = "timeout"
@@ -83,6 +85,12 @@ class RequestRecord:
     status: int
     request_bytes: int
     response_bytes: int
+    # Header names in lower case -> value; the names of the cookies sent.
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: frozenset[str] = frozenset()
+    query: str = ""
+    # The body of a token exchange (a form), kept to compare with the library's.
+    form: str = ""
 
 
 def _values(index: int, sample: int) -> dict[str, float]:

@@ -10,31 +10,61 @@ made once; retries are the caller's decision (`retry.async_call_with_retry`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from http.cookies import SimpleCookie
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from aioamazondevices import __version__ as LIBRARY_VERSION  # noqa: N812
+from aioamazondevices.const.http import (
+    AMAZON_APP_BUNDLE_ID,
+    AMAZON_APP_NAME,
+    AMAZON_APP_VERSION,
+    AMAZON_CLIENT_OS,
+    CSRF_COOKIE,
+    DEFAULT_HEADERS,
+    REFRESH_AUTH_COOKIES,
+    REQUEST_AGENT,
+    URI_NEXUS_GRAPHQL,
+    URI_SIGNIN,
+    URI_TOKEN,
+)
+from aioamazondevices.http_wrapper import AmazonSessionStateData
 from aiohttp import ClientResponse, ClientResponseError, ClientTimeout
 import orjson
 from yarl import URL
 
 from .const import REQUEST_TIMEOUT
-from .credentials import AmazonCredentials
-from .errors import AmazonAuthError, AmazonRateLimitError, AmazonResponseError
+from .credentials import LANGUAGE_COOKIE, AmazonCredentials
+from .errors import (
+    AmazonAuthError,
+    AmazonRateLimitError,
+    AmazonResponseError,
+    AmazonTransientError,
+)
 from .redact import protect
 from .transport import AmazonHttp
 
-# The app identity aioamazondevices registers its virtual device with.
-APP_NAME: Final = "AioAmazonDevices"
-APP_VERSION: Final = "2.2.663733.0"
-APP_BUNDLE_ID: Final = "com.amazon.echo"
-CLIENT_OS: Final = "18.5"
+# The app identity is the library's: its virtual device was registered with it.
+# The SDK version and the client header are literals in the library's code.
 SDK_VERSION: Final = "6.12.4"
-USER_AGENT: Final = f"AmazonWebView/AmazonAlexa/{APP_VERSION}/iOS/{CLIENT_OS}/iPhone"
-TOKEN_URL: Final = URL("https://api.amazon.com/auth/token")
-SIGNIN_PATH: Final = "/ap/signin"
+CLIENT_HEADER: Final = "github.com/chemelli74/aioamazondevices"
+
+TOKEN_URL: Final = URL("https://api.amazon.com").joinpath(URI_TOKEN)
+SIGNIN_PATH: Final = f"/{URI_SIGNIN}"
 THROTTLED: Final = "TOO_MANY_REQUESTS"
+# GraphQL error codes and messages that mean the session is no longer accepted.
+AUTH_ERROR_CODES: Final = (
+    "UNAUTHENTICATED",
+    "UNAUTHORIZED",
+    "AUTHENTICATION",
+    "FORBIDDEN",
+    "INVALID_TOKEN",
+    "SESSION_EXPIRED",
+)
+AUTH_ERROR_MESSAGES: Final = ("unauthorized", "unauthenticated", "not authenticated")
 # No reply the client asks for comes near this; a larger one is refused unread.
 MAX_REPLY_BYTES = 4_000_000
 
@@ -59,11 +89,12 @@ class AmazonClient:
         timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         """Use `http` with the account's stored `credentials`."""
-        self._http = http
+        self.http = http
         self.credentials = credentials
         self.timeout = timeout
         self.traffic = TrafficStats()
-        self._load_cookies()
+        self.language = _language(credentials.domain)
+        self.load_cookies()
         protect(self)
 
     @property
@@ -73,29 +104,54 @@ class AmazonClient:
 
     def secret_values(self) -> Iterable[str]:
         """Return the secrets this client holds, for log redaction."""
-        return [*self.credentials.secret_values(), *self._http.cookie_values()]
+        return [*self.credentials.secret_values(), *self.http.cookie_values()]
 
-    def _load_cookies(self) -> None:
-        jar = self._http.session.cookie_jar
-        jar.clear_domain(self.alexa_url.host or "")
-        jar.update_cookies(self.credentials.cookies, self.alexa_url)
+    def load_cookies(self) -> None:
+        """Put the account's cookies in the session, where the library puts them.
+
+        That is for the whole ``.amazon.<tld>`` site (and ``.amazon.com``, which
+        serves the global endpoints such as the token exchange), with the
+        language cookie the library adds.
+        """
+        jar = self.http.session.cookie_jar
+        jar.clear()
+        cookies = {**self.credentials.cookies, LANGUAGE_COOKIE: self.language}
+        domains = {self.credentials.domain, "com"}
+        for domain in domains:
+            morsels: SimpleCookie = SimpleCookie()
+            for name, value in cookies.items():
+                morsels[name] = value
+                morsels[name]["domain"] = f".amazon.{domain}"
+                morsels[name]["path"] = "/"
+            jar.update_cookies(morsels, URL(f"https://amazon.{domain}"))
+
+    def request_headers(self, agent: str) -> dict[str, str]:
+        """Return the headers the library sends with every request."""
+        return {
+            **DEFAULT_HEADERS,
+            "User-Agent": agent,
+            "Accept-Language": self.language,
+            "x-amzn-client": CLIENT_HEADER,
+            "x-amzn-build-version": LIBRARY_VERSION,
+        }
+
+    def graphql_headers(self, url: URL) -> dict[str, str]:
+        """Return the headers of a GraphQL request, as the library sends them."""
+        headers = self.request_headers(REQUEST_AGENT["Amazon"])
+        cookies = self.http.session.cookie_jar.filter_cookies(url)
+        if (csrf := cookies.get(CSRF_COOKIE)) is not None:
+            headers[CSRF_COOKIE] = csrf.value
+        headers["Content-Type"] = "application/json; charset=utf-8"
+        return headers
 
     async def async_close(self) -> None:
         """Release the session."""
-        await self._http.async_release()
+        await self.http.async_release()
 
     async def async_graphql(self, body: Any) -> dict[str, Any]:
         """Send one GraphQL request; return the (first) operation's reply."""
-        url = self.alexa_url.joinpath("nexus/v1/graphql")
-        headers = {
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-            "Content-Type": "application/json; charset=utf-8",
-        }
-        cookies = self._http.session.cookie_jar.filter_cookies(url)
-        if (csrf := cookies.get("csrf")) is not None:
-            headers["csrf"] = csrf.value
-        raw = await self._post(url, orjson.dumps(body), headers)
+        url = self.alexa_url.joinpath(URI_NEXUS_GRAPHQL)
+        raw = await self._post(url, orjson.dumps(body), self.graphql_headers(url))
         reply = _json(raw)
         if isinstance(reply, list):
             reply = reply[0] if reply else None
@@ -108,30 +164,13 @@ class AmazonClient:
         """Exchange the refresh token for new website cookies."""
         if (token := self.credentials.refresh_token) is None:
             raise AmazonAuthError("no refresh token")
-        form = {
-            "app_name": APP_NAME,
-            "app_version": APP_VERSION,
-            "di.sdk.version": SDK_VERSION,
-            "source_token": token,
-            "package_name": APP_BUNDLE_ID,
-            "di.hw.version": "iPhone",
-            "platform": "iOS",
-            "requested_token_type": "auth_cookies",
-            "source_token_type": "refresh_token",
-            "di.os.name": "iOS",
-            "di.os.version": CLIENT_OS,
-            "current_version": SDK_VERSION,
-            "previous_version": SDK_VERSION,
-            "domain": f"www.amazon.{self.credentials.domain}",
-        }
+        headers = self.request_headers(REQUEST_AGENT["Browser"])
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
             raw = await self._post(
                 TOKEN_URL,
-                urlencode(form).encode(),
-                {
-                    "User-Agent": USER_AGENT,
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
+                urlencode(refresh_form(token, self.credentials.domain)).encode(),
+                headers,
             )
         except ClientResponseError as err:
             if err.status in (400, 401, 403):
@@ -139,11 +178,11 @@ class AmazonClient:
             raise
         cookies = _cookies_from_token_reply(_json(raw))
         self.credentials = self.credentials.with_cookies(cookies)
-        self._load_cookies()
+        self.load_cookies()
         return self.credentials
 
     async def _post(self, url: URL, data: bytes, headers: dict[str, str]) -> bytes:
-        session = self._http.session
+        session = self.http.session
         self.traffic.requests += 1
         self.traffic.bytes_sent += len(data)
         async with session.post(
@@ -157,6 +196,36 @@ class AmazonClient:
             self.traffic.bytes_received += len(raw)
             _raise_for_status(response, raw)
         return raw
+
+
+def refresh_form(refresh_token: str, domain: str) -> dict[str, str]:
+    """Return the form exchanging the refresh token for website cookies.
+
+    It is the library's own (`AmazonHttpWrapper.refresh_data`), which a test
+    compares field by field.
+    """
+    return {
+        "app_name": AMAZON_APP_NAME,
+        "app_version": AMAZON_APP_VERSION,
+        "di.sdk.version": SDK_VERSION,
+        "source_token": refresh_token,
+        "package_name": AMAZON_APP_BUNDLE_ID,
+        "di.hw.version": "iPhone",
+        "platform": "iOS",
+        "requested_token_type": REFRESH_AUTH_COOKIES,
+        "source_token_type": "refresh_token",
+        "di.os.name": "iOS",
+        "di.os.version": AMAZON_CLIENT_OS,
+        "current_version": SDK_VERSION,
+        "previous_version": SDK_VERSION,
+        "domain": f"www.amazon.{domain}",
+    }
+
+
+@cache
+def _language(domain: str) -> str:
+    """Return the language the library speaks to `domain` (``de-DE``, ``en-US``)."""
+    return AmazonSessionStateData(f"https://www.amazon.{domain}", "", "").language
 
 
 async def _read_capped(response: ClientResponse) -> bytes:
@@ -177,7 +246,8 @@ def _raise_for_status(response: ClientResponse, raw: bytes) -> None:
     if 300 <= status < 400:
         if SIGNIN_PATH in response.headers.get("Location", ""):
             raise AmazonAuthError("sign-in redirect")
-        raise AmazonResponseError(f"unexpected redirect {status}")
+        # Elsewhere (a maintenance page, another host): try again later.
+        raise AmazonTransientError(f"unexpected redirect {status}")
     if status == 429:
         raise AmazonRateLimitError("HTTP 429")
     if status >= 400:
@@ -208,19 +278,26 @@ def _raise_for_graphql_errors(reply: dict[str, Any]) -> None:
     for error in errors if isinstance(errors, list) else [errors]:
         if not isinstance(error, dict):
             continue
-        extensions = error.get("extensions")
-        code = (
-            str(extensions.get("errorCode", "")) if isinstance(extensions, dict) else ""
-        )
-        if (
-            THROTTLED in code
-            or "too many requests" in str(error.get("message", "")).lower()
-        ):
+        code = _error_code(error.get("extensions"))
+        message = str(error.get("message", "")).lower()
+        if THROTTLED in code or "too many requests" in message:
             raise AmazonRateLimitError("GraphQL too many requests")
+        if any(word in code for word in AUTH_ERROR_CODES) or any(
+            word in message for word in AUTH_ERROR_MESSAGES
+        ):
+            # An expired session, reported inside an HTTP 200.
+            raise AmazonAuthError("GraphQL authentication error")
         codes.append(code or "unknown")
     data = reply.get("data")
     if not isinstance(data, dict) or not any(data.values()):
         raise AmazonResponseError(f"GraphQL error {','.join(codes) or 'unknown'}")
+
+
+def _error_code(extensions: Any) -> str:
+    if not isinstance(extensions, Mapping):
+        return ""
+    code = extensions.get("errorCode") or extensions.get("classification") or ""
+    return str(code).upper()
 
 
 def _cookies_from_token_reply(reply: Any) -> dict[str, str]:

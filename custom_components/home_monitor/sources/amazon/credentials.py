@@ -16,6 +16,7 @@ from .redact import login_data_secrets
 
 DEFAULT_SITE = "https://www.amazon.com"
 SESSION_TOKEN = "session-token"  # noqa: S105 - a cookie name
+LANGUAGE_COOKIE = "lc-acbit"
 
 
 def _pick(data: Any, keys: Iterable[str]) -> dict[str, Any]:
@@ -88,6 +89,10 @@ class AmazonCredentials:
         """Return these credentials with a fresh set of website cookies."""
         data = dict(self.login_data)
         website = {k: v for k, v in cookies.items() if k != SESSION_TOKEN}
+        # The token exchange does not send the library's language cookie: keep it.
+        old = self.login_data.get("website_cookies") or {}
+        if LANGUAGE_COOKIE in old:
+            website.setdefault(LANGUAGE_COOKIE, old[LANGUAGE_COOKIE])
         data["website_cookies"] = website
         if SESSION_TOKEN in cookies:
             data["store_authentication_cookie"] = {"cookie": cookies[SESSION_TOKEN]}

@@ -36,6 +36,12 @@ class AmazonRateLimitError(AmazonError):
     kind = FailureKind.RATE_LIMITED
 
 
+class AmazonTransientError(AmazonError):
+    """Amazon sent the client elsewhere for now (a redirect not to the sign-in)."""
+
+    kind = FailureKind.TRANSIENT
+
+
 class AmazonResponseError(AmazonError):
     """The reply is not what was asked for (malformed, unexpected shape, HTML)."""
 

@@ -76,17 +76,16 @@ _TEXT_KEYS = (
     "adp_token",
     "device_private_key",
     "session-token",
-    "sess-at-main",
-    "at-main",
-    "x-main",
-    "ubid-main",
     "session-id",
     "csrf",
     "Value",
     "frc",
     "map-md",
 )
-_KEYS = "|".join(re.escape(key) for key in _TEXT_KEYS)
+# Amazon's session cookies: ``at-main`` on amazon.com, ``at-acbde`` on amazon.de, ...
+_SITE_COOKIE = r"(?:sess-at|at|x|ubid)-(?:main|acb[a-z]{2,3})"
+_SITE_COOKIE_NAME = re.compile(rf"(?i){_SITE_COOKIE}")
+_KEYS = "|".join([_SITE_COOKIE, *(re.escape(key) for key in _TEXT_KEYS)])
 _KEY_VALUE = re.compile(
     rf"""(?P<key>["']?(?:{_KEYS})["']?\s*[:=]\s*)"""
     r"""(?P<value>"[^"]*"|'[^']*'|[^\s,&;}\]'"]+)"""
@@ -157,10 +156,15 @@ class AmazonLogRedactor(logging.Filter):
         return {s for s in found if len(s) >= MIN_SECRET_LENGTH}
 
 
+def is_secret_key(key: str) -> bool:
+    """Return whether a dict key or cookie name holds a secret (any Amazon site)."""
+    return key.lower() in SECRET_KEYS or bool(_SITE_COOKIE_NAME.fullmatch(key))
+
+
 def _scrub(value: Any, wholesale: bool) -> Any:
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if str(key).lower() in SECRET_KEYS else _scrub(item, False)
+            key: REDACTED if is_secret_key(str(key)) else _scrub(item, False)
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple, set, frozenset)):
