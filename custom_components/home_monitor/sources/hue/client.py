@@ -204,6 +204,7 @@ def retry_call(
             policy=policy,
             on_event=on_event,
             deadline=deadline,
+            stats=stats,
         )
 
     return call
