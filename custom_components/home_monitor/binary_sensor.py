@@ -14,26 +14,27 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import HomeMonitorConfigEntry
-from .entity import HomeMonitorEntity, async_add_entities_as_found
+from .entity import (
+    HomeMonitorEntity,
+    async_add_entities_as_found,
+    descriptions_by_metric,
+)
 from .models import Metric
 
 # Entities only read the coordinator's snapshot.
 PARALLEL_UPDATES = 0
 
-BINARY_SENSORS: dict[Metric, BinarySensorEntityDescription] = {
-    Metric(description.key): description
-    for description in (
-        BinarySensorEntityDescription(
-            key=Metric.MOTION,
-            device_class=BinarySensorDeviceClass.MOTION,
-        ),
-        BinarySensorEntityDescription(
-            key=Metric.CONNECTIVITY,
-            device_class=BinarySensorDeviceClass.CONNECTIVITY,
-            entity_category=EntityCategory.DIAGNOSTIC,
-        ),
-    )
-}
+BINARY_SENSORS = descriptions_by_metric(
+    BinarySensorEntityDescription(
+        key=Metric.MOTION,
+        device_class=BinarySensorDeviceClass.MOTION,
+    ),
+    BinarySensorEntityDescription(
+        key=Metric.CONNECTIVITY,
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+)
 
 
 async def async_setup_entry(

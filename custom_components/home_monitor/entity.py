@@ -79,6 +79,13 @@ class HomeMonitorEntity(CoordinatorEntity[HomeMonitorCoordinator]):
         )
 
 
+def descriptions_by_metric[DescriptionT: EntityDescription](
+    *descriptions: DescriptionT,
+) -> dict[Metric, DescriptionT]:
+    """Return the descriptions of a platform by the metric each shows."""
+    return {Metric(description.key): description for description in descriptions}
+
+
 @callback
 def async_add_entities_as_found[DescriptionT: EntityDescription](
     entry: HomeMonitorConfigEntry,

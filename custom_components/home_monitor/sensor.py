@@ -16,7 +16,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import MICROGRAMS_PER_CUBIC_METER, PARTS_PER_MILLION
 from .coordinator import HomeMonitorConfigEntry
-from .entity import HomeMonitorEntity, async_add_entities_as_found
+from .entity import (
+    HomeMonitorEntity,
+    async_add_entities_as_found,
+    descriptions_by_metric,
+)
 from .models import Metric
 
 # Entities only read the coordinator's snapshot.
@@ -25,74 +29,71 @@ PARALLEL_UPDATES = 0
 # Metrics that devices only report in whole numbers.
 WHOLE_NUMBERS = frozenset({Metric.BATTERY})
 
-SENSORS: dict[Metric, SensorEntityDescription] = {
-    Metric(description.key): description
-    for description in (
-        SensorEntityDescription(
-            key=Metric.TEMPERATURE,
-            device_class=SensorDeviceClass.TEMPERATURE,
-            native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=1,
-        ),
-        SensorEntityDescription(
-            key=Metric.ILLUMINANCE,
-            device_class=SensorDeviceClass.ILLUMINANCE,
-            native_unit_of_measurement=LIGHT_LUX,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=0,
-        ),
-        SensorEntityDescription(
-            key=Metric.BATTERY,
-            device_class=SensorDeviceClass.BATTERY,
-            suggested_display_precision=0,
-            native_unit_of_measurement=PERCENTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            entity_category=EntityCategory.DIAGNOSTIC,
-        ),
-        SensorEntityDescription(
-            key=Metric.HUMIDITY,
-            device_class=SensorDeviceClass.HUMIDITY,
-            native_unit_of_measurement=PERCENTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=0,
-        ),
-        SensorEntityDescription(
-            key=Metric.VOC_INDEX,
-            translation_key="voc_index",
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=0,
-        ),
-        SensorEntityDescription(
-            key=Metric.PM25,
-            device_class=SensorDeviceClass.PM25,
-            native_unit_of_measurement=MICROGRAMS_PER_CUBIC_METER,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=0,
-        ),
-        SensorEntityDescription(
-            key=Metric.PM10,
-            device_class=SensorDeviceClass.PM10,
-            native_unit_of_measurement=MICROGRAMS_PER_CUBIC_METER,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=0,
-        ),
-        SensorEntityDescription(
-            key=Metric.CO,
-            device_class=SensorDeviceClass.CO,
-            native_unit_of_measurement=PARTS_PER_MILLION,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=1,
-        ),
-        SensorEntityDescription(
-            key=Metric.AIR_QUALITY,
-            translation_key="air_quality",
-            device_class=SensorDeviceClass.AQI,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=0,
-        ),
-    )
-}
+SENSORS = descriptions_by_metric(
+    SensorEntityDescription(
+        key=Metric.TEMPERATURE,
+        device_class=SensorDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+    ),
+    SensorEntityDescription(
+        key=Metric.ILLUMINANCE,
+        device_class=SensorDeviceClass.ILLUMINANCE,
+        native_unit_of_measurement=LIGHT_LUX,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+    ),
+    SensorEntityDescription(
+        key=Metric.BATTERY,
+        device_class=SensorDeviceClass.BATTERY,
+        suggested_display_precision=0,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    SensorEntityDescription(
+        key=Metric.HUMIDITY,
+        device_class=SensorDeviceClass.HUMIDITY,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+    ),
+    SensorEntityDescription(
+        key=Metric.VOC_INDEX,
+        translation_key="voc_index",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+    ),
+    SensorEntityDescription(
+        key=Metric.PM25,
+        device_class=SensorDeviceClass.PM25,
+        native_unit_of_measurement=MICROGRAMS_PER_CUBIC_METER,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+    ),
+    SensorEntityDescription(
+        key=Metric.PM10,
+        device_class=SensorDeviceClass.PM10,
+        native_unit_of_measurement=MICROGRAMS_PER_CUBIC_METER,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+    ),
+    SensorEntityDescription(
+        key=Metric.CO,
+        device_class=SensorDeviceClass.CO,
+        native_unit_of_measurement=PARTS_PER_MILLION,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+    ),
+    SensorEntityDescription(
+        key=Metric.AIR_QUALITY,
+        translation_key="air_quality",
+        device_class=SensorDeviceClass.AQI,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+    ),
+)
 
 
 async def async_setup_entry(
