@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 import json
 import logging
 from pathlib import Path
@@ -27,16 +28,20 @@ import time
 
 from aioamazondevices import AmazonEchoApi
 
-from custom_components.home_monitor.sources.amazon.account import AmazonAccount
-from custom_components.home_monitor.sources.amazon.client import AmazonClient
-from custom_components.home_monitor.sources.amazon.credentials import (
+from custom_components.home_monitor.sources.amazon.auth import (
     AmazonCredentials,
     stored_login_data,
 )
-from custom_components.home_monitor.sources.amazon.transport import (
+from custom_components.home_monitor.sources.amazon.client import (
+    AmazonClient,
     AmazonHttp,
     simulator_session,
 )
+from custom_components.home_monitor.sources.amazon.coordinator import (
+    async_discover,
+    async_read_states,
+)
+from custom_components.home_monitor.sources.amazon.parsing import MonitorInfo
 from tests.simulators.alexa import AlexaSimulator
 
 SCENARIOS = ((1, 0), (3, 2), (10, 5))
@@ -85,13 +90,16 @@ async def _scenario(monitors: int, echos: int) -> dict[str, Cost]:
         client = AmazonClient(
             http, AmazonCredentials(stored_login_data(simulator.login_data()))
         )
-        account = AmazonAccount(client)
-        results["home_monitor_discovery"] = await _measure(
-            account.async_discover, simulator, 1
-        )
-        results["home_monitor_poll"] = await _measure(
-            account.async_poll, simulator, POLLS
-        )
+        monitors: list[MonitorInfo] = []
+
+        async def discover() -> None:
+            monitors[:] = (await async_discover(client))[0]
+
+        async def poll() -> None:
+            await async_read_states(client, monitors, datetime.now(UTC))
+
+        results["home_monitor_discovery"] = await _measure(discover, simulator, 1)
+        results["home_monitor_poll"] = await _measure(poll, simulator, POLLS)
         await client.async_close()
 
         from aioamazondevices.structures import AmazonSaveDataConfig  # noqa: PLC0415

@@ -10,7 +10,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
-from .sources.amazon.const import ISSUE_LOGIN_EXPIRED
+from .sources.amazon import ISSUE_LOGIN_EXPIRED
 
 # Newer Home Assistant can continue a repair straight into a config flow.
 CHAINS_FLOWS = (

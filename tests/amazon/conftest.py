@@ -9,25 +9,34 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN, SOURCE_AMAZON
 from custom_components.home_monitor.models import Metric, Reading
 from custom_components.home_monitor.retry import BackoffPolicy
-from custom_components.home_monitor.sources.amazon import const
-from custom_components.home_monitor.sources.amazon.client import AmazonClient
-from custom_components.home_monitor.sources.amazon.coordinator import AmazonCoordinator
-from custom_components.home_monitor.sources.amazon.credentials import (
+from custom_components.home_monitor.sources import amazon as amazon_source
+from custom_components.home_monitor.sources.amazon.auth import (
     AmazonCredentials,
+    AmazonSignIn,
     stored_login_data,
 )
-from custom_components.home_monitor.sources.amazon.login import AmazonSignIn
-from custom_components.home_monitor.sources.amazon.readings import device_key
-from custom_components.home_monitor.sources.amazon.transport import (
+from custom_components.home_monitor.sources.amazon.client import (
     SIMULATOR_ENV,
+    AmazonClient,
     AmazonHttp,
     simulator_session,
+)
+from custom_components.home_monitor.sources.amazon.coordinator import (
+    AmazonCoordinator,
+    async_discover,
+    async_read_states,
+)
+from custom_components.home_monitor.sources.amazon.parsing import (
+    MonitorInfo,
+    PollResult,
+    device_key,
 )
 from custom_components.home_monitor.store import HistoryStore
 from tests.simulators.alexa import AlexaSimulator
@@ -61,6 +70,32 @@ async def simulator(socket_enabled: None) -> AsyncIterator[AlexaSimulator]:
     await sim.start()
     yield sim
     await sim.close()
+
+
+class Account:
+    """An account's monitors read through a client, without Home Assistant."""
+
+    def __init__(self, client: AmazonClient) -> None:
+        """Read through `client`."""
+        self.client = client
+        self.monitors: list[MonitorInfo] = []
+        self.features_missing: str | None = None
+
+    async def async_discover(self) -> list[MonitorInfo]:
+        """Find the monitors (what the coordinator does once a day)."""
+        self.monitors, self.features_missing = await async_discover(self.client)
+        return self.monitors
+
+    async def async_poll(self) -> PollResult:
+        """Read the monitors' states (what the coordinator does every poll)."""
+        return await async_read_states(self.client, self.monitors, dt_util.utcnow())
+
+
+def coordinator_for(hass: HomeAssistant, client: AmazonClient) -> AmazonCoordinator:
+    """Return a coordinator of `client`'s account (not set up, no history store)."""
+    entry = MockConfigEntry(domain=DOMAIN, title="sim", data={})
+    entry.add_to_hass(hass)
+    return AmazonCoordinator(hass, entry, None, client)  # type: ignore[arg-type]
 
 
 def http_for(simulator: AlexaSimulator) -> AmazonHttp:
@@ -110,7 +145,7 @@ async def client(
 def amazon_env(simulator: AlexaSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the integration at the simulator, with short timeouts and retries."""
     monkeypatch.setenv(SIMULATOR_ENV, simulator.target)
-    monkeypatch.setattr(const, "REQUEST_TIMEOUT", 0.5)
+    monkeypatch.setattr(amazon_source, "REQUEST_TIMEOUT", 0.5)
     monkeypatch.setattr(AmazonCoordinator, "policy", FAST_POLICY)
 
 
@@ -130,7 +165,7 @@ async def entry(
         data={
             CONF_SOURCE: SOURCE_AMAZON,
             CONF_USERNAME: email,
-            const.CONF_LOGIN_DATA: dict(credentials.login_data),
+            amazon_source.CONF_LOGIN_DATA: dict(credentials.login_data),
         },
     )
     config_entry.add_to_hass(hass)

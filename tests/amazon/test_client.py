@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 from aiohttp import ClientResponseError
+from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.home_monitor.models import Metric
 from custom_components.home_monitor.retry import FailureKind
-from custom_components.home_monitor.sources.amazon.account import AmazonAccount
-from custom_components.home_monitor.sources.amazon.client import AmazonClient
-from custom_components.home_monitor.sources.amazon.credentials import AmazonCredentials
-from custom_components.home_monitor.sources.amazon.errors import (
+from custom_components.home_monitor.sources.amazon import (
     AmazonAuthError,
     AmazonResponseError,
     classify,
 )
-from custom_components.home_monitor.sources.amazon.queries import (
+from custom_components.home_monitor.sources.amazon.auth import AmazonCredentials
+from custom_components.home_monitor.sources.amazon.client import (
     FEATURES_OPERATION,
     STATE_OPERATION,
+    AmazonClient,
     state_request,
 )
 from tests.simulators.alexa import AlexaSimulator, Fault, Target
 
-from .conftest import http_for
+from .conftest import Account, coordinator_for, http_for
 
 SWAPPED = {
     "4": ("pm25", "Particulate matter"),
@@ -37,13 +37,12 @@ SWAPPED = {
 async def test_discovery_finds_only_monitors(
     client: AmazonClient, simulator: AlexaSimulator
 ) -> None:
-    account = AmazonAccount(client)
+    account = Account(client)
     monitors = await account.async_discover()
     assert [m.serial for m in monitors] == [m.serial for m in simulator.state.monitors]
     assert monitors[0].name == "Living room"
     assert monitors[0].labels["9"] is Metric.AIR_QUALITY
     assert Metric.TEMPERATURE in monitors[0].metrics
-    assert not account.discovery_due()
 
 
 async def test_one_batched_request_reads_every_monitor(
@@ -51,14 +50,14 @@ async def test_one_batched_request_reads_every_monitor(
 ) -> None:
     for _ in range(4):
         simulator.add_monitor()
-    account = AmazonAccount(client)
+    account = Account(client)
     await account.async_discover()
     simulator.reset_counts()
-    before = client.traffic.requests
+    before = client.traffic["requests"]
     result = await account.async_poll()
     assert simulator.count(STATE_OPERATION) == 1
     assert len(simulator.requests) == 1
-    assert client.traffic.requests == before + 1
+    assert client.traffic["requests"] == before + 1
     assert len(result.devices) == 6
     assert len(result.readings) == 6 * 8
     assert result.problems == {}
@@ -68,7 +67,7 @@ async def test_labels_win_over_instance_numbers(
     client: AmazonClient, simulator: AlexaSimulator
 ) -> None:
     monitor = simulator.add_monitor("Swapped", ranges=SWAPPED)
-    account = AmazonAccount(client)
+    account = Account(client)
     await account.async_discover()
     result = await account.async_poll()
     key = next(k for k in result.devices if k.endswith(monitor.serial))
@@ -79,16 +78,20 @@ async def test_labels_win_over_instance_numbers(
 
 
 async def test_without_features_instances_still_map(
-    client: AmazonClient, simulator: AlexaSimulator, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    client: AmazonClient,
+    simulator: AlexaSimulator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     simulator.inject(Fault.WRONG_SHAPE, target=Target.FEATURES, times=2)
-    account = AmazonAccount(client)
+    account = coordinator_for(hass, client)
     monitors = await account.async_discover()
+    assert not account.discovery_due()
     await account.async_discover()
     assert account.features_unavailable
     assert monitors[0].labels == {}
     assert caplog.text.count("did not list the monitors' features") == 1
-    result = await account.async_poll()
+    result = await account.async_read_states()
     key = next(iter(result.devices))
     assert (
         result.devices[key].values[Metric.PM10]
@@ -121,7 +124,7 @@ async def test_without_features_instances_still_map(
 async def test_failures_are_classified(
     client: AmazonClient, simulator: AlexaSimulator, fault: Fault, kind: FailureKind
 ) -> None:
-    account = AmazonAccount(client)
+    account = Account(client)
     await account.async_discover()
     simulator.inject(fault)
     with pytest.raises(Exception) as caught:  # noqa: PT011 - any failure, classified
@@ -186,7 +189,7 @@ async def test_other_domains_use_their_alexa_host(simulator: AlexaSimulator) -> 
     try:
         assert client.credentials.domain == "co.uk"
         assert client.alexa_url.host == "alexa.amazon.co.uk"
-        account = AmazonAccount(client)
+        account = Account(client)
         assert len(await account.async_discover()) == 2
         assert simulator.requests[-1].host == "alexa.amazon.co.uk"
     finally:
@@ -249,6 +252,6 @@ async def test_oversized_replies_are_refused(
     monkeypatch.setattr(client_module, "MAX_REPLY_BYTES", 1000)
     simulator.add_monitor()
     simulator.state.chunked_replies = chunked
-    account = AmazonAccount(client)
+    account = Account(client)
     with pytest.raises(AmazonResponseError, match="too large"):
         await account.async_discover()

@@ -18,11 +18,8 @@ from custom_components.home_monitor.const import (
     DOMAIN,
     SOURCE_AMAZON,
 )
-from custom_components.home_monitor.sources.amazon.const import (
-    CONF_CODE,
-    CONF_LOGIN_DATA,
-)
-from custom_components.home_monitor.sources.amazon.transport import SIMULATOR_ENV
+from custom_components.home_monitor.sources.amazon import CONF_CODE, CONF_LOGIN_DATA
+from custom_components.home_monitor.sources.amazon.client import SIMULATOR_ENV
 from tests.simulators.alexa import AlexaSimulator, Fault, Target
 
 from .conftest import setup_entry

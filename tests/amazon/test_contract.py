@@ -21,18 +21,19 @@ from aioamazondevices.const.http import REFRESH_AUTH_COOKIES
 from aiohttp import ClientResponseError
 import pytest
 
-from custom_components.home_monitor.sources.amazon.account import AmazonAccount
-from custom_components.home_monitor.sources.amazon.client import AmazonClient
-from custom_components.home_monitor.sources.amazon.credentials import (
+from custom_components.home_monitor.sources.amazon import AmazonError
+from custom_components.home_monitor.sources.amazon.auth import (
     AmazonCredentials,
     stored_login_data,
 )
-from custom_components.home_monitor.sources.amazon.errors import AmazonError
-from custom_components.home_monitor.sources.amazon.transport import simulator_session
+from custom_components.home_monitor.sources.amazon.client import (
+    AmazonClient,
+    simulator_session,
+)
 from tests.simulators.alexa import AlexaSimulator
 from tests.simulators.alexa_state import RequestRecord, session_cookie_names
 
-from .conftest import http_for
+from .conftest import Account, http_for
 
 GRAPHQL = "/nexus/v1/graphql"
 # Set by the HTTP stack, not by either client (cookies are compared by name).
@@ -95,7 +96,7 @@ async def _project_poll(simulator: AlexaSimulator) -> RequestRecord:
     credentials = AmazonCredentials(stored_login_data(simulator.login_data()))
     client = AmazonClient(http_for(simulator), credentials)
     try:
-        account = AmazonAccount(client)
+        account = Account(client)
         # Refused for what it lacks, maybe: the request is recorded all the same.
         with contextlib.suppress(AmazonError, ClientResponseError):
             await account.async_discover()
@@ -225,7 +226,7 @@ async def test_the_language_cookie_survives_a_refresh(
     client: AmazonClient, simulator: AlexaSimulator
 ) -> None:
     await client.async_refresh_session()
-    await AmazonAccount(client).async_discover()
+    await Account(client).async_discover()
     assert "lc-acbit" in _last_graphql(simulator).cookies
     assert "lc-acbit" in client.credentials.login_data["website_cookies"]
     await client.async_refresh_session()

@@ -11,7 +11,7 @@ from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.models import Metric
-from custom_components.home_monitor.sources.amazon.queries import (
+from custom_components.home_monitor.sources.amazon.client import (
     ENDPOINTS_OPERATION,
     STATE_OPERATION,
 )
@@ -168,4 +168,4 @@ async def test_unload_closes_the_session(
     coordinator = await setup_entry(hass, entry)
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    assert coordinator.account.client.http.session.closed
+    assert coordinator.client.http.session.closed

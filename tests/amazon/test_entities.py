@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT, STATE_ON
 from homeassistant.core import HomeAssistant
@@ -11,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.const import DOMAIN
 from custom_components.home_monitor.models import Metric, Reading
-from custom_components.home_monitor.sources.amazon.queries import STATE_OPERATION
+from custom_components.home_monitor.sources.amazon.client import STATE_OPERATION
 from tests.simulators.alexa import AlexaSimulator
 
 from .conftest import entity_id, setup_entry
@@ -119,3 +121,37 @@ async def test_values_follow_new_samples_and_repeats_are_stored_once(
     assert float(state.state) == monitor.values(simulator.state.sample)["humidity"]
     sample_time = max(r.measured_at for r in enqueued)
     assert sample_time.isoformat().startswith("2026-09-12T08:05:00")
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [timedelta(days=365 * 70), -timedelta(hours=2)],
+    ids=["far-future", "stepped-back"],
+)
+async def test_implausible_sample_times_are_stored_all_the_same(
+    hass: HomeAssistant,
+    simulator: AlexaSimulator,
+    entry: MockConfigEntry,
+    enqueued: list[Reading],
+    offset: timedelta,
+) -> None:
+    """Every new value goes to the store; the clock guard (mirror) retimes it."""
+    coordinator = await setup_entry(hass, entry)
+    monitor = simulator.state.monitors[0]
+    key = next(r.device_key for r in enqueued if r.device_key.endswith(monitor.serial))
+    for _ in range(3):
+        simulator.advance()
+        simulator.state.clock_offset += offset
+        enqueued.clear()
+        await coordinator.async_refresh()
+        assert coordinator.last_update_success
+        stored = {r.metric: r for r in enqueued if r.device_key == key}
+        expected = monitor.values(simulator.state.sample)
+        assert stored[Metric.PM25].value == expected["pm25"]
+        assert stored[Metric.HUMIDITY].value == expected["humidity"]
+        # Stored at Home Assistant's time, not the monitor's.
+        assert not stored[Metric.PM25].device_time
+        state = hass.states.get(entity_id(hass, simulator, monitor.serial, Metric.PM25))
+        assert state is not None
+        assert float(state.state) == expected["pm25"]
+    assert coordinator.readings_retimed > 0

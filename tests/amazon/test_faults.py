@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.home_monitor.models import Metric
-from custom_components.home_monitor.sources.amazon.queries import STATE_OPERATION
+from custom_components.home_monitor.sources.amazon.client import STATE_OPERATION
 from tests.simulators.alexa import AlexaSimulator, Fault
 from tests.store.contents import stored_events
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.home_monitor.sources.amazon.errors import AmazonLoginError
+from custom_components.home_monitor.sources.amazon import AmazonLoginError
 from tests.simulators.alexa import AlexaSimulator, Fault, Target
 
 from .conftest import sign_in

@@ -17,14 +17,16 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.home_monitor.const import DOMAIN
 from custom_components.home_monitor.models import Metric
-from custom_components.home_monitor.sources.amazon.const import (
+from custom_components.home_monitor.sources.amazon import (
     CONF_CODE,
     CONF_LOGIN_DATA,
     EVENT_LOGIN_EXPIRED,
 )
-from custom_components.home_monitor.sources.amazon.coordinator import AmazonCoordinator
-from custom_components.home_monitor.sources.amazon.login_expiry import issue_id
-from custom_components.home_monitor.sources.amazon.queries import STATE_OPERATION
+from custom_components.home_monitor.sources.amazon.client import STATE_OPERATION
+from custom_components.home_monitor.sources.amazon.coordinator import (
+    AmazonCoordinator,
+    issue_id,
+)
 from tests.simulators.alexa import AlexaSimulator, Fault, Target
 
 from .conftest import entity_id, setup_entry

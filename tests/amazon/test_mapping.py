@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from custom_components.home_monitor.models import Metric
-from custom_components.home_monitor.sources.amazon.discovery import (
+from custom_components.home_monitor.sources.amazon import AmazonResponseError
+from custom_components.home_monitor.sources.amazon.parsing import (
     MonitorInfo,
     apply_features,
     metric_for_label,
     parse_monitors,
+    poll_result,
 )
-from custom_components.home_monitor.sources.amazon.errors import AmazonResponseError
-from custom_components.home_monitor.sources.amazon.readings import poll_result
 
 NOW = datetime(2026, 9, 12, 9, 0, tzinfo=UTC)
 MONITOR = MonitorInfo(endpoint_id="ep1", serial="GAJ1", name="Hall")
@@ -132,7 +132,7 @@ def test_labels(label: str | None, metric: Metric | None) -> None:
 
 
 def test_units_and_conversions() -> None:
-    reply = state(temperature(288.15, "KELVIN"), rng("8", 1), rng("5", "42"))
+    reply = state(temperature(288.15, "KELVIN"), rng("8", 1), rng("5", 42))
     result = poll_result([MONITOR], "cust", reply, NOW)
     values = {r.metric: (r.value, r.unit) for r in result.readings}
     assert values[Metric.TEMPERATURE] == (15.0, "°C")
@@ -145,6 +145,8 @@ def test_units_and_conversions() -> None:
     [
         temperature(20, "RANKINE"),
         temperature("warm"),
+        temperature("21.5"),
+        temperature(True),
         feature("temperatureSensor", None, {"name": "temperature", "value": 20}),
     ],
 )
@@ -156,8 +158,11 @@ def test_unusable_temperature_makes_only_it_unavailable(bad: dict[str, Any]) -> 
     assert any("unusable temperature" in p for p in result.problems.values())
 
 
-@pytest.mark.parametrize("value", [True, None, "nan", "inf", [], {"v": 1}, "n/a"])
+@pytest.mark.parametrize(
+    "value", [True, False, None, "42", "nan", "inf", [], {"v": 1}, "n/a", 1e400]
+)
 def test_unusable_range_values(value: Any) -> None:
+    """A value of the wrong type (Amazon's schema says a number) is refused."""
     result = poll_result([MONITOR], "cust", state(rng("6", value)), NOW)
     device = next(iter(result.devices.values()))
     assert device.unavailable == {Metric.PM25}
@@ -171,10 +176,10 @@ def test_sample_time_fallbacks() -> None:
         rng("7", 9, when="yesterday"),
     )
     result = poll_result([MONITOR], "cust", reply, NOW)
-    times = {r.metric: r.measured_at for r in result.readings}
-    assert times[Metric.HUMIDITY] == NOW
-    assert times[Metric.PM25] == datetime(2026, 9, 12, 7, 0, tzinfo=UTC)
-    assert times[Metric.PM10] == NOW
+    times = {r.metric: (r.measured_at, r.device_time) for r in result.readings}
+    assert times[Metric.HUMIDITY] == (NOW, False)
+    assert times[Metric.PM25] == (datetime(2026, 9, 12, 7, 0, tzinfo=UTC), True)
+    assert times[Metric.PM10] == (NOW, False)
     assert sum("without a sample time" in p for p in result.problems.values()) == 2
 
 

@@ -15,10 +15,7 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 from custom_components.home_monitor.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.home_monitor.sources.amazon.const import (
-    CONF_CODE,
-    EVENT_LOGIN_EXPIRED,
-)
+from custom_components.home_monitor.sources.amazon import CONF_CODE, EVENT_LOGIN_EXPIRED
 from custom_components.home_monitor.sources.amazon.coordinator import AmazonCoordinator
 from tests.simulators.alexa import AlexaSimulator, Fault, Target
 

@@ -11,17 +11,18 @@ from typing import Any
 from aiohttp import ClientSession
 import pytest
 
-from custom_components.home_monitor.sources.amazon.account import AmazonAccount
-from custom_components.home_monitor.sources.amazon.client import AmazonClient
-from custom_components.home_monitor.sources.amazon.errors import (
+from custom_components.home_monitor.sources.amazon import (
     AmazonLoginError,
     AmazonResponseError,
 )
-from custom_components.home_monitor.sources.amazon.login import AmazonSignIn
-from custom_components.home_monitor.sources.amazon.transport import simulator_session
+from custom_components.home_monitor.sources.amazon.auth import AmazonSignIn
+from custom_components.home_monitor.sources.amazon.client import (
+    AmazonClient,
+    simulator_session,
+)
 from tests.simulators.alexa import AlexaSimulator
 
-from .conftest import http_for, sign_in
+from .conftest import Account, http_for, sign_in
 
 LIBRARY = tuple(int(part) for part in version("aioamazondevices").split(".")[:2])
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Gecko/20100101 Firefox/140.0"
@@ -145,7 +146,7 @@ async def test_each_site_has_its_own_cookie_names(
     assert "at-main" not in credentials.cookies
     client = AmazonClient(http_for(simulator), credentials)
     try:
-        assert len(await AmazonAccount(client).async_discover()) == 2
+        assert len(await Account(client).async_discover()) == 2
     finally:
         await client.async_close()
 

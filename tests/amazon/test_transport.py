@@ -7,7 +7,7 @@ import logging
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.home_monitor.sources.amazon.transport import (
+from custom_components.home_monitor.sources.amazon.client import (
     SIMULATOR_ENV,
     LoopbackResolver,
     async_create_http,

@@ -194,6 +194,8 @@ class AlexaState:
     echos: list[SimulatedEcho] = field(default_factory=list)
     sample: int = 0
     sample_period: timedelta = timedelta(minutes=5)
+    # How wrong the monitors' clocks are (their `timeOfSample`).
+    clock_offset: timedelta = timedelta()
     # Secrets this simulator handed out (or was configured with).
     secrets: set[str] = field(default_factory=set)
     # PKCE: authorization code -> code challenge; sign-in flows by workflow state.
@@ -311,7 +313,7 @@ class AlexaState:
 
     def time_of_sample(self) -> str:
         """Return the current sample's time as Amazon formats it."""
-        at = SAMPLE_EPOCH + self.sample * self.sample_period
+        at = SAMPLE_EPOCH + self.sample * self.sample_period + self.clock_offset
         return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def operations(self) -> Counter[str]:

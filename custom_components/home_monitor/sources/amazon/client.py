@@ -1,81 +1,248 @@
-"""The lean Amazon client: GraphQL reads and the session-cookie refresh.
+"""The lean Amazon client: its own HTTP session, its GraphQL, the cookie refresh.
 
-aioamazondevices signs in; everything after that is three small requests:
-listing the monitors (about once a day), reading all their states (one
-batched request per poll), and, when Amazon rejects the session, exchanging
-the refresh token for new website cookies (``api.amazon.com/auth/token``,
-the exchange the library itself uses after a domain switch). Each request is
-made once; retries are the caller's decision (`retry.async_call_with_retry`).
+After aioamazondevices signs in, the source makes three small requests:
+listing the monitors (about once a day), reading all their states (one batched
+request per poll) and, when Amazon rejects the session, exchanging the refresh
+token for new website cookies. They carry the library's own headers and
+cookies (a contract test compares both). Each is made once; retries are the
+coordinator's decision. Every account and sign-in has a session of its own.
+
+Development and tests send every Amazon request to the simulator when
+``HOME_MONITOR_AMAZON_SIMULATOR=127.0.0.1:<port>`` is set (loopback only, with
+a warning per session); URLs, cookies and TLS stay as for Amazon.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from http.cookies import SimpleCookie
-from typing import Any, Final
+from ipaddress import ip_address
+import os
+import socket
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode
 
 from aioamazondevices import __version__ as LIBRARY_VERSION  # noqa: N812
 from aioamazondevices.const.http import (
-    AMAZON_APP_BUNDLE_ID,
-    AMAZON_APP_NAME,
-    AMAZON_APP_VERSION,
-    AMAZON_CLIENT_OS,
     CSRF_COOKIE,
     DEFAULT_HEADERS,
-    REFRESH_AUTH_COOKIES,
     REQUEST_AGENT,
     URI_NEXUS_GRAPHQL,
     URI_SIGNIN,
     URI_TOKEN,
 )
-from aioamazondevices.http_wrapper import AmazonSessionStateData
-from aiohttp import ClientResponse, ClientResponseError, ClientTimeout
+from aiohttp import (
+    ClientResponse,
+    ClientResponseError,
+    ClientSession,
+    ClientTimeout,
+    CookieJar,
+    TCPConnector,
+)
+from aiohttp.abc import AbstractResolver, ResolveResult
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
 import orjson
 from yarl import URL
 
-from .const import REQUEST_TIMEOUT
-from .credentials import LANGUAGE_COOKIE, AmazonCredentials
-from .errors import (
+from ...const import LOGGER
+from . import (
+    REQUEST_TIMEOUT,
     AmazonAuthError,
     AmazonRateLimitError,
     AmazonResponseError,
     AmazonTransientError,
 )
-from .redact import protect
-from .transport import AmazonHttp
+from .auth import cookies_from_token_reply, language, refresh_form
+from .parsing import raise_for_graphql_errors
+from .redact import NOT_SECRET_COOKIES, protect
 
-# The app identity is the library's: its virtual device was registered with it.
-# The SDK version and the client header are literals in the library's code.
-SDK_VERSION: Final = "6.12.4"
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .auth import AmazonCredentials
+
+SIMULATOR_ENV: Final = "HOME_MONITOR_AMAZON_SIMULATOR"
+# A literal in the library's request code, not one of its constants.
 CLIENT_HEADER: Final = "github.com/chemelli74/aioamazondevices"
-
 TOKEN_URL: Final = URL("https://api.amazon.com").joinpath(URI_TOKEN)
 SIGNIN_PATH: Final = f"/{URI_SIGNIN}"
-THROTTLED: Final = "TOO_MANY_REQUESTS"
-# GraphQL error codes and messages that mean the session is no longer accepted.
-AUTH_ERROR_CODES: Final = (
-    "UNAUTHENTICATED",
-    "UNAUTHORIZED",
-    "AUTHENTICATION",
-    "FORBIDDEN",
-    "INVALID_TOKEN",
-    "SESSION_EXPIRED",
-)
-AUTH_ERROR_MESSAGES: Final = ("unauthorized", "unauthenticated", "not authenticated")
 # No reply the client asks for comes near this; a larger one is refused unread.
 MAX_REPLY_BYTES = 4_000_000
 
+# -- the GraphQL --------------------------------------------------------------------
+# Discovery lists the account's endpoints, then asks the monitors for their
+# features and range labels. Each poll reads every monitor's state in ONE
+# batched request, asking only for what becomes a reading.
 
-@dataclass(slots=True)
-class TrafficStats:
-    """Requests and bytes the client exchanged with Amazon."""
+ENDPOINTS_OPERATION: Final = "getAirQualityMonitors"
+FEATURES_OPERATION: Final = "getAirQualityMonitorFeatures"
+STATE_OPERATION: Final = "getAirQualityMonitorStates"
 
-    requests: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
+ENDPOINTS_QUERY: Final = """
+query getAirQualityMonitors {
+  listEndpoints(listEndpointsInput: {includeHouseholdDevices: true}) { endpoints {
+    endpointId: id
+    friendlyNameObject { value { text } }
+    manufacturer { value { text } }
+    serialNumber { value { text } }
+    softwareVersion { value { text } }
+    legacyIdentifiers { dmsIdentifier { deviceType { value { text } } } }
+  } }
+}
+"""
+
+FEATURES_QUERY: Final = """
+query getAirQualityMonitorFeatures($endpointIds: [String]!) {
+  listEndpoints(listEndpointsInput: {endpointIds: $endpointIds, includeHouseholdDevices: true}) {
+    endpoints { endpointId: id features {
+      name
+      instance
+      configuration { ... on RangeConfiguration { friendlyName { value { text } } } }
+    } }
+  }
+}
+"""
+
+STATE_QUERY: Final = """
+query getAirQualityMonitorStates($endpointIds: [String]!) {
+  listEndpoints(listEndpointsInput: {latencyTolerance: LOW, endpointIds: $endpointIds, includeHouseholdDevices: true}) {
+    endpoints { endpointId: id features {
+      name
+      instance
+      properties {
+        name
+        error { type message }
+        ... on TemperatureSensor { value { value scale } timeOfSample }
+        ... on RangeValue { rangeValue { value } timeOfSample }
+        ... on Reachability { reachabilityStatusValue timeOfSample }
+      }
+    } }
+  }
+}
+"""
+
+
+def _compact(query: str) -> str:
+    return " ".join(query.split())
+
+
+def endpoints_request() -> dict[str, Any]:
+    """Return the body listing the account's endpoints."""
+    return {"operationName": ENDPOINTS_OPERATION, "query": _compact(ENDPOINTS_QUERY)}
+
+
+def features_request(endpoint_ids: list[str]) -> dict[str, Any]:
+    """Return the body asking monitors for their features."""
+    return {
+        "operationName": FEATURES_OPERATION,
+        "variables": {"endpointIds": endpoint_ids},
+        "query": _compact(FEATURES_QUERY),
+    }
+
+
+def state_request(endpoint_ids: list[str]) -> list[dict[str, Any]]:
+    """Return the batched body reading every monitor's state at once."""
+    return [
+        {
+            "operationName": STATE_OPERATION,
+            "variables": {"endpointIds": endpoint_ids},
+            "query": _compact(STATE_QUERY),
+        }
+    ]
+
+
+class LoopbackResolver(AbstractResolver):
+    """Resolve every host name to one loopback address and port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        """Send everything to `host`:`port`."""
+        self._host = host
+        self._port = port
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """Return the simulator's address for any host name."""
+        return [
+            ResolveResult(
+                hostname=host,
+                host=self._host,
+                port=self._port,
+                family=socket.AF_INET6 if ":" in self._host else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def simulator_target(value: str | None = None) -> tuple[str, int] | None:
+    """Return the simulator's loopback address and port, if one is configured."""
+    raw = os.environ.get(SIMULATOR_ENV) if value is None else value
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    try:
+        address = ip_address(host.strip("[]"))
+        number = int(port)
+    except ValueError:
+        address = None
+        number = 0
+    if address is None or not address.is_loopback or not 0 < number < 65536:
+        LOGGER.error(
+            "Ignoring %s: it must be a loopback address and port, like 127.0.0.1:8443",
+            SIMULATOR_ENV,
+        )
+        return None
+    return str(address), number
+
+
+def simulator_session(host: str, port: int) -> ClientSession:
+    """Return a session whose Amazon requests all go to the simulator."""
+    connector = TCPConnector(resolver=LoopbackResolver(host, port), ssl=False)
+    return ClientSession(connector=connector, cookie_jar=CookieJar())
+
+
+@dataclass(frozen=True, slots=True)
+class AmazonHttp:
+    """A session of its own for one account or sign-in."""
+
+    session: ClientSession
+    owns_connector: bool
+
+    async def async_release(self) -> None:
+        """Let go of the session (closing it only if it has its own connector)."""
+        if self.owns_connector:
+            await self.session.close()
+        else:
+            self.session.detach()
+
+    def cookie_values(self) -> Iterable[str]:
+        """Return the values of the cookies the session holds."""
+        return [
+            morsel.value
+            for morsel in self.session.cookie_jar
+            if morsel.key not in NOT_SECRET_COOKIES
+        ]
+
+
+def async_create_http(hass: HomeAssistant) -> AmazonHttp:
+    """Return a private session for Amazon (or for the simulator, if configured)."""
+    if (target := simulator_target()) is None:
+        session = async_create_clientsession(hass, auto_cleanup=False)
+        return AmazonHttp(session, owns_connector=False)
+    host, port = target
+    LOGGER.warning(
+        "Amazon requests go to the simulator at %s:%s because %s is set",
+        host,
+        port,
+        SIMULATOR_ENV,
+    )
+    return AmazonHttp(simulator_session(host, port), owns_connector=True)
 
 
 class AmazonClient:
@@ -92,8 +259,8 @@ class AmazonClient:
         self.http = http
         self.credentials = credentials
         self.timeout = timeout
-        self.traffic = TrafficStats()
-        self.language = _language(credentials.domain)
+        # Requests and bytes exchanged with Amazon, for diagnostics.
+        self.traffic: Counter[str] = Counter()
         self.load_cookies()
         protect(self)
 
@@ -107,19 +274,16 @@ class AmazonClient:
         return [*self.credentials.secret_values(), *self.http.cookie_values()]
 
     def load_cookies(self) -> None:
-        """Put the account's cookies in the session, where the library puts them.
+        """Put the account's cookies in the session where the library puts them.
 
-        That is for the whole ``.amazon.<tld>`` site (and ``.amazon.com``, which
-        serves the global endpoints such as the token exchange), with the
-        language cookie the library adds.
+        That is for the whole ``.amazon.<tld>`` site, and for ``.amazon.com``,
+        which serves the global endpoints such as the token exchange.
         """
         jar = self.http.session.cookie_jar
         jar.clear()
-        cookies = {**self.credentials.cookies, LANGUAGE_COOKIE: self.language}
-        domains = {self.credentials.domain, "com"}
-        for domain in domains:
+        for domain in {self.credentials.domain, "com"}:
             morsels: SimpleCookie = SimpleCookie()
-            for name, value in cookies.items():
+            for name, value in self.credentials.cookies.items():
                 morsels[name] = value
                 morsels[name]["domain"] = f".amazon.{domain}"
                 morsels[name]["path"] = "/"
@@ -130,7 +294,7 @@ class AmazonClient:
         return {
             **DEFAULT_HEADERS,
             "User-Agent": agent,
-            "Accept-Language": self.language,
+            "Accept-Language": language(self.credentials.domain),
             "x-amzn-client": CLIENT_HEADER,
             "x-amzn-build-version": LIBRARY_VERSION,
         }
@@ -157,7 +321,7 @@ class AmazonClient:
             reply = reply[0] if reply else None
         if not isinstance(reply, dict):
             raise AmazonResponseError("unexpected reply shape")
-        _raise_for_graphql_errors(reply)
+        raise_for_graphql_errors(reply)
         return reply
 
     async def async_refresh_session(self) -> AmazonCredentials:
@@ -166,26 +330,22 @@ class AmazonClient:
             raise AmazonAuthError("no refresh token")
         headers = self.request_headers(REQUEST_AGENT["Browser"])
         headers["Content-Type"] = "application/x-www-form-urlencoded"
+        form = urlencode(refresh_form(token, self.credentials.domain)).encode()
         try:
-            raw = await self._post(
-                TOKEN_URL,
-                urlencode(refresh_form(token, self.credentials.domain)).encode(),
-                headers,
-            )
+            raw = await self._post(TOKEN_URL, form, headers)
         except ClientResponseError as err:
             if err.status in (400, 401, 403):
                 raise AmazonAuthError("refresh token refused") from None
             raise
-        cookies = _cookies_from_token_reply(_json(raw))
-        self.credentials = self.credentials.with_cookies(cookies)
+        self.credentials = self.credentials.with_cookies(
+            cookies_from_token_reply(_json(raw))
+        )
         self.load_cookies()
         return self.credentials
 
     async def _post(self, url: URL, data: bytes, headers: dict[str, str]) -> bytes:
-        session = self.http.session
-        self.traffic.requests += 1
-        self.traffic.bytes_sent += len(data)
-        async with session.post(
+        self.traffic.update(requests=1, bytes_sent=len(data))
+        async with self.http.session.post(
             url,
             data=data,
             headers=headers,
@@ -193,39 +353,9 @@ class AmazonClient:
             timeout=ClientTimeout(total=self.timeout),
         ) as response:
             raw = await _read_capped(response)
-            self.traffic.bytes_received += len(raw)
+            self.traffic["bytes_received"] += len(raw)
             _raise_for_status(response, raw)
         return raw
-
-
-def refresh_form(refresh_token: str, domain: str) -> dict[str, str]:
-    """Return the form exchanging the refresh token for website cookies.
-
-    It is the library's own (`AmazonHttpWrapper.refresh_data`), which a test
-    compares field by field.
-    """
-    return {
-        "app_name": AMAZON_APP_NAME,
-        "app_version": AMAZON_APP_VERSION,
-        "di.sdk.version": SDK_VERSION,
-        "source_token": refresh_token,
-        "package_name": AMAZON_APP_BUNDLE_ID,
-        "di.hw.version": "iPhone",
-        "platform": "iOS",
-        "requested_token_type": REFRESH_AUTH_COOKIES,
-        "source_token_type": "refresh_token",
-        "di.os.name": "iOS",
-        "di.os.version": AMAZON_CLIENT_OS,
-        "current_version": SDK_VERSION,
-        "previous_version": SDK_VERSION,
-        "domain": f"www.amazon.{domain}",
-    }
-
-
-@cache
-def _language(domain: str) -> str:
-    """Return the language the library speaks to `domain` (``de-DE``, ``en-US``)."""
-    return AmazonSessionStateData(f"https://www.amazon.{domain}", "", "").language
 
 
 async def _read_capped(response: ClientResponse) -> bytes:
@@ -268,48 +398,3 @@ def _json(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise AmazonResponseError("malformed JSON") from None
-
-
-def _raise_for_graphql_errors(reply: dict[str, Any]) -> None:
-    errors = reply.get("errors")
-    if not errors:
-        return
-    codes = []
-    for error in errors if isinstance(errors, list) else [errors]:
-        if not isinstance(error, dict):
-            continue
-        code = _error_code(error.get("extensions"))
-        message = str(error.get("message", "")).lower()
-        if THROTTLED in code or "too many requests" in message:
-            raise AmazonRateLimitError("GraphQL too many requests")
-        if any(word in code for word in AUTH_ERROR_CODES) or any(
-            word in message for word in AUTH_ERROR_MESSAGES
-        ):
-            # An expired session, reported inside an HTTP 200.
-            raise AmazonAuthError("GraphQL authentication error")
-        codes.append(code or "unknown")
-    data = reply.get("data")
-    if not isinstance(data, dict) or not any(data.values()):
-        raise AmazonResponseError(f"GraphQL error {','.join(codes) or 'unknown'}")
-
-
-def _error_code(extensions: Any) -> str:
-    if not isinstance(extensions, Mapping):
-        return ""
-    code = extensions.get("errorCode") or extensions.get("classification") or ""
-    return str(code).upper()
-
-
-def _cookies_from_token_reply(reply: Any) -> dict[str, str]:
-    try:
-        by_domain = reply["response"]["tokens"]["cookies"]
-        cookies = {
-            str(cookie["Name"]): str(cookie["Value"]).replace('"', "")
-            for listed in by_domain.values()
-            for cookie in listed
-        }
-    except KeyError, TypeError, AttributeError:
-        raise AmazonResponseError("unexpected token reply") from None
-    if not cookies:
-        raise AmazonResponseError("token reply without cookies")
-    return cookies

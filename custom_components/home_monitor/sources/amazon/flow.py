@@ -1,9 +1,9 @@
-"""Config flow steps for an Amazon account: sign-in, reauth, reconfigure, options.
+"""Config flow steps for an Amazon account: sign-in, reauth, reconfigure.
 
 The user gives the account's e-mail, password and a one-time code from the
 authenticator app set up for Amazon's two-step verification. aioamazondevices
 signs in; the entry keeps the e-mail and the library's login data (see
-`sources.amazon.credentials`), never the password or the code. The unique id
+`auth.stored_login_data`), never the password or the code. The unique id
 is the account's customer id, so an account is added once.
 """
 
@@ -22,11 +22,9 @@ from homeassistant.helpers.selector import (
 )
 
 from ...const import CONF_SOURCE, DOMAIN, SOURCE_AMAZON, vol
-from .const import CONF_CODE, CONF_LOGIN_DATA
-from .credentials import AmazonCredentials
-from .errors import AmazonLoginError
-from .login import AmazonSignIn
-from .transport import async_create_http
+from . import CONF_CODE, CONF_LOGIN_DATA, AmazonLoginError
+from .auth import AmazonCredentials, AmazonSignIn
+from .client import async_create_http
 
 EMAIL = TextSelector(
     TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
