@@ -11,6 +11,12 @@ which counts every request and the bytes of its body and of its reply
   refreshes devices, music providers, routines and lists; every call reads
   notifications, each Echo's communication settings and every endpoint's state.
 
+Then freshness per approach: requests a day and the time from a new value at
+Amazon to the entity, at the default poll interval. Home Monitor and the
+library's 16.x poll read every value each poll; 17.x's poll reads only
+connectivity, light and motion, and leaves temperature and the air-quality
+ranges to its HTTP/2 push (or to its once-a-day refresh).
+
     script/bench amazon [--json]
 """
 
@@ -22,12 +28,16 @@ from datetime import UTC, datetime
 import json
 import logging
 from pathlib import Path
+import random
+import statistics
 import sys
 import tempfile
 import time
 
+import aioamazondevices
 from aioamazondevices import AmazonEchoApi
 
+from custom_components.home_monitor.sources.amazon import DEFAULT_POLL_INTERVAL
 from custom_components.home_monitor.sources.amazon.auth import (
     AmazonCredentials,
     stored_login_data,
@@ -46,6 +56,11 @@ from tests.simulators.alexa import AlexaSimulator
 
 SCENARIOS = ((1, 0), (3, 2), (10, 5))
 POLLS = 5
+LIBRARY_MAJOR = int(aioamazondevices.__version__.split(".", 1)[0])
+DAY = 86400.0
+INTERVAL = float(DEFAULT_POLL_INTERVAL)
+# New values appear at Amazon at random times; this many are followed per day.
+VALUES = 10_000
 
 
 @dataclass
@@ -145,16 +160,72 @@ def _print(table: dict[str, dict[str, Cost]]) -> None:
         )
 
 
+@dataclass
+class Freshness:
+    """Requests a day and the delay from a new value at Amazon to the entity."""
+
+    requests_per_day: float
+    mean_latency_s: float
+    p95_latency_s: float
+    max_latency_s: float
+
+
+def _poll_freshness(per_poll: Cost, daily: Cost, interval: float) -> Freshness:
+    """Follow `VALUES` new values, each appearing at a random time, to the next poll."""
+    rng = random.Random(4711)
+    phase = rng.uniform(0, interval)
+    delays = sorted(
+        (phase - t) % interval + per_poll.millis / 1000
+        for t in (rng.uniform(0, DAY) for _ in range(VALUES))
+    )
+    return Freshness(
+        requests_per_day=per_poll.requests * DAY / interval + daily.requests,
+        mean_latency_s=statistics.fmean(delays),
+        p95_latency_s=delays[int(0.95 * len(delays))],
+        max_latency_s=delays[-1],
+    )
+
+
+def _freshness(results: dict[str, Cost]) -> dict[str, Freshness]:
+    ours = _poll_freshness(
+        results["home_monitor_poll"], results["home_monitor_discovery"], INTERVAL
+    )
+    library = _poll_freshness(
+        results["library_poll"], results["library_first_poll_of_day"], INTERVAL
+    )
+    if LIBRARY_MAJOR >= 17:
+        # Air-quality values come only with the daily refresh, without push.
+        library = Freshness(library.requests_per_day, DAY / 2, 0.95 * DAY, DAY)
+    return {"home_monitor_poll": ours, f"library_{LIBRARY_MAJOR}_poll": library}
+
+
+def _print_freshness(table: dict[str, dict[str, Freshness]]) -> None:
+    print(
+        f"\nFreshness at a {INTERVAL:.0f} s poll interval (air-quality values)\n"
+        f"{'monitors+echos':<15}{'approach':<28}{'requests/day':>13}"
+        f"{'mean s':>9}{'p95 s':>9}{'max s':>9}"
+    )
+    for name, rows in table.items():
+        for approach, row in rows.items():
+            print(
+                f"{name:<15}{approach:<28}{row.requests_per_day:>13.0f}"
+                f"{row.mean_latency_s:>9.1f}{row.p95_latency_s:>9.1f}"
+                f"{row.max_latency_s:>9.1f}"
+            )
+
+
 async def _main(as_json: bool) -> None:
     table = {
         f"{monitors}+{echos}": await _scenario(monitors, echos)
         for monitors, echos in SCENARIOS
     }
+    freshness = {name: _freshness(results) for name, results in table.items()}
     if as_json:
         print(
             json.dumps(
                 {
                     name: {k: asdict(v) for k, v in r.items()}
+                    | {f"freshness_{k}": asdict(v) for k, v in freshness[name].items()}
                     for name, r in table.items()
                 },
                 indent=2,
@@ -162,6 +233,7 @@ async def _main(as_json: bool) -> None:
         )
     else:
         _print(table)
+        _print_freshness(freshness)
 
 
 if __name__ == "__main__":
