@@ -33,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Any
 
 import aioamazondevices
 from aioamazondevices import AmazonEchoApi
@@ -199,6 +200,100 @@ def _freshness(results: dict[str, Cost]) -> dict[str, Freshness]:
     return {"home_monitor_poll": ours, f"library_{LIBRARY_MAJOR}_poll": library}
 
 
+@dataclass
+class Push:
+    """The library's HTTP/2 push, measured against the simulated stream."""
+
+    library: str
+    stream_requests_per_day: float
+    mean_latency_s: float
+    max_latency_s: float
+    reconnect_s: float
+    requests_per_reconnect: float
+
+
+async def _push_scenario() -> Push | None:
+    """Measure aioamazondevices 17.x's push: delay, channel requests, a stream drop."""
+    if LIBRARY_MAJOR < 17:
+        return None
+    from aioamazondevices.implementation import http2  # noqa: PLC0415
+    from aioamazondevices.structures import AmazonSaveDataConfig  # noqa: PLC0415
+    import httpx  # noqa: PLC0415
+
+    from tests.simulators.alexa_push import DIRECTIVES, AvsPushServer  # noqa: PLC0415
+
+    simulator = AlexaSimulator()
+    monitor = simulator.add_monitor()
+    await simulator.start()
+    push = AvsPushServer(simulator.state)
+    await push.start()
+    # The push host resolves to the simulator, as the Alexa hosts do.
+    http2.HTTP2_SITE = f"https://127.0.0.1:{push.port}"  # type: ignore[misc]
+    session = simulator_session("127.0.0.1", simulator.port)
+    client = httpx.AsyncClient(http2=True, verify=False, timeout=None)  # noqa: S113, S501
+    updates: asyncio.Queue[float] = asyncio.Queue()
+
+    async def on_update() -> None:
+        updates.put_nowait(time.perf_counter())
+
+    async def until(condition: Any, limit: float = 30.0) -> float:
+        start = time.perf_counter()
+        while not condition():
+            if time.perf_counter() - start > limit:
+                raise TimeoutError
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - start
+
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            account = simulator.state.account
+            api = AmazonEchoApi(
+                session,
+                account.email,
+                account.password,
+                save_data=AmazonSaveDataConfig(path=Path(directory)),
+                login_data=simulator.login_data(),
+            )
+            await api.login.login_mode_stored_data()
+            await api.get_devices_data()
+            api.on_sensor_event.append(on_update)
+            api.on_sensor_event.freeze()
+            await api.start_http2_processing(client)
+            await until(lambda: push.open_streams == 1)
+            await asyncio.sleep(0.2)
+            delays = []
+            for _ in range(POLLS * 4):
+                simulator.advance()
+                sent = time.perf_counter()
+                push.push_state(monitor)
+                delays.append(await asyncio.wait_for(updates.get(), 10) - sent)
+            # The stream drops: how long until it is back, and what it costs.
+            simulator.reset_counts()
+            before = sum(push.requests.values())
+            opened = push.requests[DIRECTIVES]
+            push.drop()
+            reconnect = await until(lambda: push.requests[DIRECTIVES] > opened, 60.0)
+            await asyncio.sleep(0.5)
+            resync = len(simulator.requests) + sum(push.requests.values()) - before
+            await api.stop_http2_processing()
+    finally:
+        await client.aclose()
+        await session.close()
+        await push.close()
+        await simulator.close()
+    # Per day: a ping every _PING_INTERVAL, plus the stream's own opening
+    # (access token, stream, events check).
+    pings = DAY / http2._PING_INTERVAL
+    return Push(
+        library=aioamazondevices.__version__,
+        stream_requests_per_day=pings + 3,
+        mean_latency_s=statistics.fmean(delays),
+        max_latency_s=max(delays),
+        reconnect_s=reconnect,
+        requests_per_reconnect=resync,
+    )
+
+
 def _print_freshness(table: dict[str, dict[str, Freshness]]) -> None:
     print(
         f"\nFreshness at a {INTERVAL:.0f} s poll interval (air-quality values)\n"
@@ -214,12 +309,31 @@ def _print_freshness(table: dict[str, dict[str, Freshness]]) -> None:
             )
 
 
+def _print_push(push: Push | None) -> None:
+    if push is None:
+        print(
+            f"\nPush: aioamazondevices {aioamazondevices.__version__} has none (17.x)"
+        )
+        return
+    print(
+        f"\nPush (aioamazondevices {push.library}, HTTP/2 directive stream, "
+        "1 monitor)\n"
+        f"  stream requests/day      {push.stream_requests_per_day:8.0f}"
+        "  (pings every 280 s; on top of the library's poll)\n"
+        f"  sample-to-update delay   {push.mean_latency_s * 1000:8.1f} ms mean, "
+        f"{push.max_latency_s * 1000:.1f} ms max (simulator on loopback)\n"
+        f"  stream drop              back after {push.reconnect_s:.1f} s, "
+        f"{push.requests_per_reconnect:.0f} requests to reconnect and resync"
+    )
+
+
 async def _main(as_json: bool) -> None:
     table = {
         f"{monitors}+{echos}": await _scenario(monitors, echos)
         for monitors, echos in SCENARIOS
     }
     freshness = {name: _freshness(results) for name, results in table.items()}
+    push = await _push_scenario()
     if as_json:
         print(
             json.dumps(
@@ -227,13 +341,15 @@ async def _main(as_json: bool) -> None:
                     name: {k: asdict(v) for k, v in r.items()}
                     | {f"freshness_{k}": asdict(v) for k, v in freshness[name].items()}
                     for name, r in table.items()
-                },
+                }
+                | {"push": asdict(push) if push else None},
                 indent=2,
             )
         )
     else:
         _print(table)
         _print_freshness(freshness)
+        _print_push(push)
 
 
 if __name__ == "__main__":

@@ -312,3 +312,8 @@ def unauthenticated(body: Any) -> Any:
     }
     reply = {"errors": [error], "data": {"listEndpoints": None}}
     return [reply] if isinstance(body, list) else reply
+
+
+def endpoint_state(monitor: SimulatedMonitor, state: AlexaState) -> dict[str, Any]:
+    """Return a monitor's state as Amazon pushes it (the GraphQL endpoint's shape)."""
+    return {"id": monitor.endpoint_id, "features": _monitor_features(monitor, state)}
