@@ -67,3 +67,13 @@ async def test_closed_port_is_cannot_connect(
     with pytest.raises(AmazonLoginError) as caught:
         await sign_in(simulator, tmp_path)
     assert caught.value.reason == "amazon_cannot_connect"
+
+
+async def test_an_account_without_a_country_cannot_be_added(
+    simulator: AlexaSimulator, tmp_path: Path
+) -> None:
+    """Since 16.9 the library needs users/me to name the country."""
+    simulator.state.account.reports_country = False
+    with pytest.raises(AmazonLoginError) as caught:
+        await sign_in(simulator, tmp_path)
+    assert caught.value.reason == "cannot_retrieve_data"

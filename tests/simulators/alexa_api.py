@@ -121,7 +121,7 @@ class AlexaApi:
             "id": account.customer_id,
             "email": account.email,
             "fullName": "Sim User",
-            "countryOfResidence": account.country,
+            "countryOfResidence": account.country if account.reports_country else None,
             "marketPlaceId": "ATVPDKIKX0DER",
         }
         return await self._authorised(request, json_reply(me))

@@ -154,6 +154,8 @@ class Account:
     customer_id: str = "A1HMSIMCUSTOMER"
     domain: str = "com"
     home_region: str = "NA"
+    # Amazon names the country of residence in users/me (accounts without one exist).
+    reports_country: bool = True
 
     @property
     def country(self) -> str:
