@@ -302,14 +302,18 @@ def test_space_for_the_spool_is_reserved_at_open(
     store.apply_settings(StoreSettings(spool_max_readings=2000))
     assert store.maintain(5)
     assert store.status().spool_reserved == 2000
+    store.close(5)
+    assert not reserve.exists()  # given back at a stop with nothing to save
 
 
 def test_readings_no_reserve_covers_are_at_risk(
-    make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_store: StoreFactory,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     read_only_file(make_store, db_path, monkeypatch)
     reserve = db_path.with_name("history.db.spool-reserve")
-    reserve.unlink()
     reserve.mkdir()  # the reserve cannot be made
     store = make_store()
     store.enqueue(make_readings(10))
@@ -317,6 +321,9 @@ def test_readings_no_reserve_covers_are_at_risk(
     status = store.status()
     assert status.spool_reserved == 0
     assert status.readings_at_risk == 10
+    assert (
+        "Space for only 0 of 500000 spooled readings could be reserved" in caplog.text
+    )
 
 
 def test_a_spool_saved_without_readings_is_written_once(

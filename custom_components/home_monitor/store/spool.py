@@ -269,12 +269,7 @@ def reserve_space(reserve: Path, max_readings: int) -> int:
                 file.write(bytes(size - file.tell()))
             os.fsync(file.fileno())
     except OSError as err:
-        LOGGER.warning(
-            "Could not reserve %d bytes for the history spool at %s (%s)",
-            size,
-            reserve,
-            err,
-        )
+        LOGGER.debug("Could not reserve %d bytes at %s: %s", size, reserve, err)
     try:
         allocated = reserve.stat().st_blocks * 512
     except OSError:

@@ -83,6 +83,7 @@ class Writer(threading.Thread):
         self._replaying = 0
         self._taken_over: Path | None = None
         self._overflow_warned = False
+        self._reserve_short = False
         self._status = status
         self._intake = intake
         self._settings = settings
@@ -237,7 +238,16 @@ class Writer(threading.Thread):
         """Keep space on disk for saving a full spool at stop."""
         reserve = spool_paths(self._db.path)[1]
         max_readings = self._settings().spool_max_readings
-        self._db.status.spool_reserved = reserve_space(reserve, max_readings)
+        held = self._db.status.spool_reserved = reserve_space(reserve, max_readings)
+        if held < max_readings and not self._reserve_short:
+            LOGGER.warning(
+                "Space for only %d of %d spooled readings could be reserved at %s; "
+                "more are at risk if the disk fills up",
+                held,
+                max_readings,
+                reserve,
+            )
+        self._reserve_short = held < max_readings
         self._count_spooled()
 
     def _count_spooled(self) -> None:
@@ -246,12 +256,20 @@ class Writer(threading.Thread):
         status.readings_at_risk = max(0, status.spooled - status.spool_reserved)
 
     def _finish_spool(self) -> None:
-        """Save what the database did not take, then close it."""
-        if self._spool.count or (self._db.conn is None and self._db.pending):
+        """Save what the database did not take, then close it.
+
+        After a stop with nothing to save the reserved space is given back
+        (the next start reserves it again), so a stopped store holds none.
+        """
+        db = self._db
+        if self._spool.count or (db.conn is None and db.pending):
             self._save_spool()
-        elif self._db.conn is not None:
-            self._flush_events()
-        self._db.close()
+        else:
+            if db.conn is not None:
+                self._flush_events()
+            if not (self._spool.count or db.pending):
+                spool_paths(db.path)[1].unlink(missing_ok=True)
+        db.close()
 
     def _commit(self, items: list[Item]) -> None:
         """Write items in one transaction, or spool them if the database refuses."""
