@@ -181,7 +181,10 @@ class HistoryStore:
         """Open or create the file and start the writer (blocking).
 
         A file that cannot be written is not an error: readings are spooled
-        until it can be. Raises StoreError for a file from a newer version.
+        until it can be. A damaged file is moved aside and what can be read
+        of it salvaged into a new one first, on the writer thread, which can
+        take seconds for a large file. Raises StoreError for a file from a
+        newer version.
         """
         with self._lock:
             if self._writer is not None:

@@ -7,6 +7,9 @@ milliseconds, the delay until it was received in seconds and the value. Past
 
 The file is ``MAGIC``, a 4-byte length, a JSON header (contexts, metrics,
 record count, device records and events still to write), then the records.
+Space for a full spool is reserved ahead in ``<file>.spool-reserve``, which a
+spool saved at stop overwrites in place and is then renamed; should that fail,
+it goes to a new file beside the database, then to the temp dir.
 """
 
 from collections import deque
