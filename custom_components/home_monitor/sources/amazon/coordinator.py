@@ -217,6 +217,7 @@ class AmazonCoordinator(HomeMonitorCoordinator):
             policy=self.policy,
             on_event=self.record_retry,
             deadline=deadline,
+            stats=self.retry_stats,
         )
 
     # -- the account's monitors ------------------------------------------------------
