@@ -59,6 +59,7 @@ def _pages_of(data: bytes, kind: int) -> list[int]:
 
 def _check(store: HistoryStore, readings: list[Reading], share: float) -> int:
     """Check that what was salvaged is what was written, and enough of it."""
+    assert store.flush(10)  # the corruption event is in the file too
     status = store.status()
     rows = store.reader.readings(limit=len(readings) + 1)
     written = {(r.device_key, str(r.metric), r.measured_at): r.value for r in readings}
@@ -184,3 +185,25 @@ def test_the_new_file_is_sound(make_store: StoreFactory, db_path: Path) -> None:
     assert scalar(db_path, "PRAGMA integrity_check") == "ok"
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 5_100
+
+
+def test_readings_whose_device_is_lost_are_counted_lost(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    readings = _home_readings(10_000)
+    data = bytearray(_written(make_store, db_path, readings))
+    (devices,) = [
+        number
+        for number in range(2, len(data) // PAGE + 1)
+        if data[(number - 1) * PAGE] == 0x0D
+        and b"hue:bridge:" in data[(number - 1) * PAGE : number * PAGE]
+    ]
+    data[(devices - 1) * PAGE : devices * PAGE] = bytes(PAGE)
+    db_path.write_bytes(bytes(data))
+    store = make_store()
+    assert store.flush(10)
+    status = store.status()
+    assert status.readings_salvaged == 0 == store.reader.count()
+    assert status.readings_lost >= len(readings)
+    (event,) = store.reader.events(kind="corruption")
+    assert event.detail["readings_lost"] == status.readings_lost

@@ -77,7 +77,7 @@ def salvage(damaged: Path, conn: sqlite3.Connection) -> Salvaged:
         if head.startswith(_MAGIC):
             count = max(count, _U32.unpack_from(head, 28)[0])
         free = _freelist(file, head, size) if head.startswith(_MAGIC) else set()
-        readings_pages = 0
+        readings_pages = decoded = 0
         for number in range(1, count + 1):
             page = _page(file, wal, number, size)
             if number in free or _is_pointer_map(number, size):
@@ -89,8 +89,12 @@ def salvage(damaged: Path, conn: sqlite3.Connection) -> Salvaged:
             before = len(found.rows)
             _collect(page, number, size, found)
             readings_pages += len(found.rows) > before
+            decoded += len(found.rows) - before
+            if len(found.rows) >= _TXN_ROWS:
+                _write_readings(conn, found)  # memory stays bounded
+    _write_readings(conn, found)
     # Without a readable readings page, assume pages as full as ours are.
-    per_page = len(found.rows) / readings_pages if readings_pages else size / 22
+    per_page = decoded / readings_pages if readings_pages else size / 22
     found.lost = round(found.bad_pages * per_page)
     _copy(conn, found)
     return found
@@ -289,7 +293,7 @@ def _record(payload: bytes) -> Iterator[Value]:
 
 
 def _copy(conn: sqlite3.Connection, found: Salvaged) -> None:
-    """Write what was found; readings only with their device, metric and label."""
+    """Write devices, metrics, labels and events; drop readings without them."""
     inserts: list[tuple[str, Any]] = [
         (
             (
@@ -318,21 +322,22 @@ def _copy(conn: sqlite3.Connection, found: Salvaged) -> None:
     with _transaction(conn):
         for sql, rows in inserts:
             conn.executemany(sql, rows)
-    complete = [
-        row
-        for row in found.rows
-        if row[0] in found.devices
-        and row[1] in found.metrics
-        and row[5] in found.labels
-    ]
-    found.lost += len(found.rows) - len(complete)
-    for start in range(0, len(complete), _TXN_ROWS):
-        with _transaction(conn):
-            cursor = conn.executemany(
-                "INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?)",
-                complete[start : start + _TXN_ROWS],
-            )
-        found.readings += max(0, cursor.rowcount)
+        orphans: int = conn.execute(
+            "DELETE FROM readings WHERE device_id NOT IN (SELECT id FROM devices) "
+            "OR metric_id NOT IN (SELECT id FROM metrics) "
+            "OR label_id NOT IN (SELECT id FROM labels)"
+        ).rowcount
+    found.readings -= orphans
+    found.lost += orphans
+
+
+def _write_readings(conn: sqlite3.Connection, found: Salvaged) -> None:
+    """Insert the readings decoded so far (the same key twice is kept once)."""
+    with _transaction(conn):
+        cursor = conn.executemany(
+            "INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?, ?, ?)", found.rows
+        )
+    found.readings += max(0, cursor.rowcount)
     found.rows.clear()
 
 
