@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
+from homeassistant.components.repairs.const import FlowType
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import HomeAssistant
 
 from .const import DOMAIN
 from .sources.amazon import ISSUE_LOGIN_EXPIRED
-
-# Newer Home Assistant can continue a repair straight into a config flow.
-CHAINS_FLOWS = (
-    "next_flow" in inspect.signature(RepairsFlow.async_create_entry).parameters
-)
 
 
 async def _async_reauth_flow_id(hass: HomeAssistant, entry: ConfigEntry) -> str:
@@ -55,11 +50,6 @@ class LoginExpiredRepairFlow(RepairsFlow):
             return self.async_show_form(
                 step_id="confirm", description_placeholders={"account": entry.title}
             )
-        if not CHAINS_FLOWS:
-            entry.async_start_reauth(self.hass)
-            return self.async_create_entry(data={})
-        from homeassistant.components.repairs.const import FlowType  # noqa: PLC0415
-
         flow_id = await _async_reauth_flow_id(self.hass, entry)
         return self.async_create_entry(
             data={}, next_flow=(FlowType.CONFIG_FLOW, flow_id)

@@ -269,30 +269,6 @@ async def test_repair_of_a_removed_entry_aborts(
     assert result["reason"] == "entry_removed"
 
 
-async def test_repair_on_releases_that_cannot_chain_flows(
-    hass: HomeAssistant,
-    simulator: AlexaSimulator,
-    entry: MockConfigEntry,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from custom_components.home_monitor import repairs
-
-    monkeypatch.setattr(repairs, "CHAINS_FLOWS", False)
-    assert await async_setup_component(hass, "repairs", {})
-    coordinator = await setup_entry(hass, entry)
-    await expire_for_good(hass, simulator, coordinator)
-    for flow_id in reauth_flows(hass, entry):
-        hass.config_entries.flow.async_abort(flow_id)
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
-    result = await manager.async_init(DOMAIN, data={"issue_id": issue_id(entry)})
-    result = await manager.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert "next_flow" not in result
-    await hass.async_block_till_done()
-    assert len(reauth_flows(hass, entry)) == 1
-
-
 async def test_other_repair_issues_get_a_plain_confirmation(
     hass: HomeAssistant,
 ) -> None:
