@@ -1,6 +1,11 @@
 """Fixtures shared by every test."""
 
+import asyncio
+from collections.abc import Generator
+import threading
+
 import pytest
+import pytest_asyncio
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
@@ -23,3 +28,26 @@ def hass_config_dir(hass_tmp_config_dir: str) -> str:
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Return syrupy's fixture with Home Assistant's format, kept in `snapshots/`."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+# aioamazondevices reads its settings file through anyio, whose worker threads stop from a
+# done-callback of the finished test's task. Home Assistant's clean-up check counts threads
+# before that callback has run, so a test could fail on a thread that is about to end.
+ANYIO_WORKER = "AnyIO worker thread"
+
+
+@pytest_asyncio.fixture(autouse=True)
+def stop_anyio_workers(verify_cleanup: None) -> Generator[None]:
+    """Let the test's anyio worker threads end before the clean-up check looks."""
+    before = set(threading.enumerate())
+    yield
+    workers = [
+        thread
+        for thread in threading.enumerate()
+        if thread not in before and thread.name == ANYIO_WORKER
+    ]
+    if not workers:
+        return
+    asyncio.get_event_loop().run_until_complete(asyncio.sleep(0))
+    for thread in workers:
+        thread.join(timeout=5)
