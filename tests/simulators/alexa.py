@@ -26,13 +26,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import asdict
+from datetime import timedelta
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from .alexa_api import AlexaApi
 from .alexa_state import (
+    Account,
     AlexaState,
     Fault,
     PendingFault,
@@ -42,6 +46,7 @@ from .alexa_state import (
     Target,
 )
 from .alexa_tls import server_ssl_context
+from .persist import Command, ControlServer, StateFile, run_until_stopped
 
 __all__ = ["AlexaSimulator", "Fault", "Target"]
 
@@ -81,6 +86,59 @@ class AlexaSimulator:
     def target(self) -> str:
         """Return where clients reach the simulator, as `host:port`."""
         return f"127.0.0.1:{self.port}"
+
+    # -- a state file (script/develop) ----------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the account, its devices and what was issued, as JSON data.
+
+        Pending faults, the request log and sign-ins in progress are not kept.
+        """
+        state = self.state
+        return {
+            "account": asdict(state.account),
+            "monitors": [asdict(monitor) for monitor in state.monitors],
+            "echos": [asdict(echo) for echo in state.echos],
+            "sample": state.sample,
+            "sample_period": state.sample_period.total_seconds(),
+            "clock_offset": state.clock_offset.total_seconds(),
+            "secrets": sorted(state.secrets),
+            "access_tokens": sorted(state.access_tokens),
+            "refresh_token": state.refresh_token,
+            "valid_cookies": state.valid_cookies,
+            "app_serials": state.app_serials,
+            "refresh_revoked": state.refresh_revoked,
+            "expired_answer": state.expired_answer.value,
+            "logins": state.logins,
+            "chunked_replies": state.chunked_replies,
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any], stall: float = 30.0) -> AlexaSimulator:
+        """Return a simulator with the account and sessions `snapshot()` described."""
+        monitors = []
+        for raw in data["monitors"]:
+            monitor = SimulatedMonitor(**raw)
+            monitor.ranges = {k: (v[0], v[1]) for k, v in monitor.ranges.items()}
+            monitors.append(monitor)
+        state = AlexaState(
+            account=Account(**data["account"]),
+            monitors=monitors,
+            echos=[SimulatedEcho(**echo) for echo in data["echos"]],
+            sample=int(data["sample"]),
+            sample_period=timedelta(seconds=data["sample_period"]),
+            clock_offset=timedelta(seconds=data["clock_offset"]),
+            secrets=set(data["secrets"]),
+            access_tokens=set(data["access_tokens"]),
+            refresh_token=data["refresh_token"],
+            valid_cookies={d: dict(c) for d, c in data["valid_cookies"].items()},
+            app_serials=list(data["app_serials"]),
+            refresh_revoked=bool(data["refresh_revoked"]),
+            expired_answer=Fault(data["expired_answer"]),
+            logins=int(data["logins"]),
+            chunked_replies=bool(data["chunked_replies"]),
+        )
+        return cls(state, stall)
 
     # -- scenario controls ----------------------------------------------------------
 
@@ -263,6 +321,29 @@ def _operation(body: Any) -> str | None:
     return first.get("operationName") if isinstance(first, dict) else None
 
 
+def control_commands(simulator: AlexaSimulator) -> dict[str, Command]:
+    """Return the faults `script/fault amazon-...` triggers on a running simulator."""
+
+    async def expire_login() -> str:
+        simulator.expire_session()
+        simulator.revoke_refresh_token()
+        return "the session and the refresh token are refused: sign in again"
+
+    async def rate_limit() -> str:
+        simulator.state.faults = [
+            f for f in simulator.state.faults if f.fault is not Fault.TOO_MANY_REQUESTS
+        ]
+        simulator.inject(Fault.TOO_MANY_REQUESTS, Target.ANY, times=1_000_000_000)
+        return "every request is answered 429 Too Many Requests"
+
+    async def clear() -> str:
+        cleared = len(simulator.state.faults)
+        simulator.state.faults.clear()
+        return f"cleared {cleared} pending fault(s): requests are answered again"
+
+    return {"expire-login": expire_login, "rate-limit": rate_limit, "clear": clear}
+
+
 async def _main() -> None:  # pragma: no cover - development entry point
     import argparse
 
@@ -271,22 +352,56 @@ async def _main() -> None:  # pragma: no cover - development entry point
     parser.add_argument("--monitors", type=int, default=2)
     parser.add_argument("--fahrenheit", action="store_true")
     parser.add_argument("--sample-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--state", type=Path, help="keep the account and its sessions in this JSON file"
+    )
+    parser.add_argument(
+        "--control-port", type=int, help="answer script/fault on 127.0.0.1:PORT"
+    )
     args = parser.parse_args()
-    simulator = AlexaSimulator()
-    for _ in range(args.monitors):
-        simulator.add_monitor(fahrenheit=args.fahrenheit)
-    simulator.add_echo()
+    simulator = None
+    state_file = None
+    if args.state is not None:
+        state_file = StateFile(args.state)
+        if (saved := state_file.load()) is not None:
+            simulator = AlexaSimulator.restore(saved)
+    if simulator is None:
+        simulator = AlexaSimulator()
+        for _ in range(args.monitors):
+            simulator.add_monitor(fahrenheit=args.fahrenheit)
+        simulator.add_echo()
     await simulator.start(port=args.port)
+    control = None
+    if args.control_port is not None:
+        control = ControlServer(control_commands(simulator))
+        await control.start(args.control_port)
+    saver = None
+    if state_file is not None:
+        saver = asyncio.get_running_loop().create_task(
+            state_file.keep_saved(simulator.snapshot)
+        )
     account = simulator.state.account
     print(  # noqa: T201
-        f"Amazon simulator on {simulator.target}\n"
-        f"  export HOME_MONITOR_AMAZON_SIMULATOR={simulator.target}\n"
-        f"  e-mail {account.email}  password {account.password}  code {account.otp}"
+        f"Amazon simulator on {simulator.target}, "
+        f"{len(simulator.state.app_serials)} registered app device(s)"
+        + (f", state in {args.state}" if args.state else "")
+        + (f", control on 127.0.0.1:{args.control_port}" if control else "")
+        + f"\n  export HOME_MONITOR_AMAZON_SIMULATOR={simulator.target}\n"
+        f"  e-mail {account.email}  password {account.password}  code {account.otp}",
+        flush=True,
     )
-    while True:
-        await asyncio.sleep(args.sample_seconds)
-        simulator.advance()
+    try:
+        await run_until_stopped(simulator.advance, args.sample_seconds)
+    finally:
+        if saver is not None:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+        if control is not None:
+            await control.stop()
+        await simulator.close()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    asyncio.run(_main())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main())

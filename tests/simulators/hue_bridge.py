@@ -13,6 +13,8 @@ import argparse
 import asyncio
 from collections import deque
 import contextlib
+from datetime import datetime
+from pathlib import Path
 import secrets
 from typing import Any
 
@@ -22,6 +24,7 @@ from .hue_api import BridgeApi, Fault, RequestRecord
 from .hue_home import Clock, HomeSpec, HueHome, MotionSensor, v2_time
 from .hue_stream import EventHub
 from .hue_transport import ByteCounters, DualListener, server_ssl_context
+from .persist import Command, ControlServer, StateFile, run_until_stopped
 
 SENSOR_FIELDS = ("motion", "light_level", "temperature")
 
@@ -35,9 +38,10 @@ class HueBridgeSimulator:
         *,
         supports_v2: bool = True,
         clock: Clock | None = None,
+        home: HueHome | None = None,
     ) -> None:
-        """Build the home; nothing listens until `start()`."""
-        self.home = HueHome(spec, clock)
+        """Build the home (or serve `home`); nothing listens until `start()`."""
+        self.home = home or HueHome(spec, clock)
         self.supports_v2 = supports_v2
         self.app_keys: dict[str, str] = {}
         self.link_button = False
@@ -98,6 +102,32 @@ class HueBridgeSimulator:
         """Answer again on the same port."""
         assert self._listener is not None
         await self._listener.start(self._listener.port)
+
+    @property
+    def down(self) -> bool:
+        """Return True while the bridge does not answer (after `go_down()`)."""
+        return self._listener is not None and not self._listener.listening
+
+    # -- a state file (script/develop) ----------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Return the app keys and the home as JSON data (for `persist.StateFile`)."""
+        return {
+            "app_keys": self.app_keys,
+            "supports_v2": self.supports_v2,
+            "temperature_period": self.temperature_period,
+            "schedule_anchor": self._schedule_anchor.isoformat(),
+            "home": self.home.snapshot(),
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> HueBridgeSimulator:
+        """Return a bridge with the app keys and the home `snapshot()` described."""
+        home = HueHome.restore(data["home"])
+        bridge = cls(supports_v2=bool(data["supports_v2"]), home=home)
+        bridge.app_keys = dict(data["app_keys"])
+        bridge.temperature_period = data["temperature_period"]
+        bridge._schedule_anchor = datetime.fromisoformat(data["schedule_anchor"])
+        return bridge
 
     # -- keys and faults --------------------------------------------------------------
     def add_app_key(self, name: str = "test#sim") -> str:
@@ -230,20 +260,77 @@ class HueBridgeSimulator:
 __all__ = ["Clock", "HomeSpec", "HueBridgeSimulator", "v2_time"]
 
 
+def control_commands(bridge: HueBridgeSimulator) -> dict[str, Command]:
+    """Return the faults `script/fault hue-...` triggers on a running bridge."""
+
+    async def down() -> str:
+        if not bridge.down:
+            await bridge.go_down()
+        return "the bridge is down: connections are refused"
+
+    async def up() -> str:
+        if bridge.down:
+            await bridge.come_up()
+        return f"the bridge answers again on {bridge.host}"
+
+    async def revoke_key() -> str:
+        revoked = len(bridge.app_keys)
+        for key in list(bridge.app_keys):
+            bridge.revoke_app_key(key)
+        return f"revoked {revoked} app key(s); press the link button to pair again"
+
+    async def link() -> str:
+        bridge.link_button = True
+        return "the link button is pressed (for the next pairing)"
+
+    return {"down": down, "up": up, "revoke-key": revoke_key, "link": link}
+
+
 async def _serve_forever(
-    spec: HomeSpec, port: int, seconds_per_tick: float = 5.0
+    spec: HomeSpec,
+    port: int,
+    state: Path | None = None,
+    control_port: int | None = None,
+    seconds_per_tick: float = 5.0,
 ) -> None:
-    """Run a bridge whose clock follows real time, until interrupted."""
+    """Run a bridge whose clock follows real time, until SIGTERM or SIGINT."""
     bridge = HueBridgeSimulator(spec)
+    state_file = None
+    if state is not None:
+        state_file = StateFile(state)
+        if (saved := state_file.load()) is not None:
+            bridge = HueBridgeSimulator.restore(saved)
     bridge.temperature_period = 300
-    bridge.link_button = True  # the first pairing succeeds without a button press
+    # Without app keys (factory fresh) the first pairing succeeds without a button press.
+    bridge.link_button = not bridge.app_keys
     await bridge.start(port)
-    print(f"Hue bridge {bridge.bridge_id} on {bridge.host}", flush=True)  # noqa: T201
+    control = None
+    if control_port is not None:
+        control = ControlServer(control_commands(bridge))
+        await control.start(control_port)
+    saver = None
+    if state_file is not None:
+        saver = asyncio.get_running_loop().create_task(
+            state_file.keep_saved(bridge.snapshot)
+        )
+    print(  # noqa: T201
+        f"Hue bridge {bridge.bridge_id} on {bridge.host}, "
+        f"{len(bridge.app_keys)} app key(s)"
+        + (f", state in {state}" if state else "")
+        + (f", control on 127.0.0.1:{control_port}" if control else ""),
+        flush=True,
+    )
     try:
-        while True:
-            await asyncio.sleep(seconds_per_tick)
-            bridge.advance(seconds_per_tick)
+        await run_until_stopped(
+            lambda: bridge.advance(seconds_per_tick), seconds_per_tick
+        )
     finally:
+        if saver is not None:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+        if control is not None:
+            await control.stop()
         await bridge.stop()
 
 
@@ -251,7 +338,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Simulated Hue bridge on 127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--motion-sensors", type=int, default=3)
+    parser.add_argument(
+        "--state", type=Path, help="keep app keys and the home in this JSON file"
+    )
+    parser.add_argument(
+        "--control-port", type=int, help="answer script/fault on 127.0.0.1:PORT"
+    )
     args = parser.parse_args()
     home = HomeSpec(lights=10, motion_sensors=args.motion_sensors, scenes=8, rules=4)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_forever(home, args.port))
+        asyncio.run(_serve_forever(home, args.port, args.state, args.control_port))

@@ -10,7 +10,7 @@ light_level, temperature, device_power and zigbee_connectivity services.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 import random
 from typing import Any
@@ -113,6 +113,68 @@ class HueHome:
         self._next_v1 = 2  # v1 sensor "1" is the built-in Daylight sensor
         for n in range(self.spec.motion_sensors):
             self.add_sensor(f"Motion sensor {n + 1}")
+
+    # -- a state file (script/develop) ----------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Return what changes over the home's life, as JSON data.
+
+        The bridge's own ids, lights, rooms and scenes follow from the spec's seed; the
+        motion sensors, the clock, the random state and the geofence clients are kept.
+        """
+        version, internal, gauss = self._rand.getstate()
+        return {
+            "spec": asdict(self.spec),
+            "clock": self.clock.now.isoformat(),
+            "random": [version, list(internal), gauss],
+            "next_v1": self._next_v1,
+            "geofence_clients": self.geofence_clients,
+            "sensors": [
+                {
+                    "index": s.index,
+                    "name": s.name,
+                    "mac": s.mac,
+                    "v1_ids": list(s.v1_ids),
+                    "ids": s.ids,
+                    "changed": {k: t.isoformat() for k, t in s.changed.items()},
+                    "temperature": s.temperature,
+                    "light_level": s.light_level,
+                    "motion": s.motion,
+                    "battery": s.battery,
+                    "connected": s.connected,
+                    "valid": s.valid,
+                }
+                for s in self.sensors
+            ],
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> HueHome:
+        """Return the home `snapshot()` described."""
+        home = cls(
+            HomeSpec(**data["spec"]), Clock(datetime.fromisoformat(data["clock"]))
+        )
+        version, internal, gauss = data["random"]
+        home._rand.setstate((version, tuple(internal), gauss))
+        home._next_v1 = int(data["next_v1"])
+        home.geofence_clients = dict(data["geofence_clients"])
+        home.sensors = [
+            MotionSensor(
+                s["index"],
+                s["name"],
+                s["mac"],
+                tuple(s["v1_ids"]),
+                dict(s["ids"]),
+                {k: datetime.fromisoformat(t) for k, t in s["changed"].items()},
+                temperature=s["temperature"],
+                light_level=s["light_level"],
+                motion=s["motion"],
+                battery=s["battery"],
+                connected=s["connected"],
+                valid=dict(s["valid"]),
+            )
+            for s in data["sensors"]
+        ]
+        return home
 
     def uuid(self) -> str:
         """Return a fresh, reproducible resource id."""
