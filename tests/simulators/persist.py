@@ -87,11 +87,13 @@ class ControlServer:
         app.router.add_get("/", self._list)
         app.router.add_post("/{command}", self._run)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        self.port = 0
 
-    async def start(self, port: int) -> None:
-        """Listen on 127.0.0.1:`port` (loopback only)."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1:`port` (loopback only; 0: an ephemeral port)."""
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         """Stop listening."""
