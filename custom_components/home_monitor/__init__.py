@@ -35,6 +35,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeMonitorConfigEntry) 
     entry.runtime_data = HomeMonitorRuntime(coordinator, store)
     await coordinator.async_config_entry_first_refresh()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # The devices now exist in HA's registry: the store follows their names and areas.
+    for unsubscribe in coordinator.device_sync.async_start():
+        entry.async_on_unload(unsubscribe)
     return True
 
 

@@ -14,6 +14,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import CLOCK_FUTURE_TOLERANCE, CLOCK_LOG_INTERVAL, DOMAIN, LOGGER
+from .devices import DeviceRegistrySync
 from .models import DeviceRecord, Metric, Reading
 from .retry import BackoffPolicy, RetryEvent, RetryStats
 
@@ -86,6 +87,8 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
             always_update=False,
         )
         self.store = store
+        # The store's device rows carry HA's names and areas, not the source's.
+        self.device_sync = DeviceRegistrySync(hass, entry.entry_id, self.source, store)
         self.retry_stats = RetryStats()
         self.hub_device: DeviceRecord | None = None
         self.hub_device_id: str | None = None
@@ -272,4 +275,4 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
 
     def _upsert_device(self, record: DeviceRecord) -> None:
         self._known_devices[record.device_key] = record
-        self.store.upsert_device(record)
+        self.device_sync.async_upsert(record)

@@ -34,6 +34,7 @@ class HomeSpec:
     scenes: int = 4
     rules: int = 2
     seed: int = 1
+    sensors_in_rooms: bool = True  # False: rooms hold lights only
 
 
 @dataclass(slots=True)
@@ -279,7 +280,8 @@ class HueHome:
         for sensor in self.sensors:
             items += self.v2_sensor_resources(sensor)
         items += catalog.v2_lights(self.lights, self.rooms)
-        items += catalog.v2_rooms(self.rooms, self.lights, self.sensors)
+        sensors = self.sensors if self.spec.sensors_in_rooms else []
+        items += catalog.v2_rooms(self.rooms, self.lights, sensors)
         items += catalog.v2_scenes(self.scene_ids, self.rooms, self.lights)
         items += catalog.v2_behaviors(self.spec.rules, self.spec.seed)
         items += [

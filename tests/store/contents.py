@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from custom_components.home_monitor.models import Metric, Reading
-from custom_components.home_monitor.store import HistoryStore
+from custom_components.home_monitor.store import HistoryStore, StoredDevice
 
 _ALL = 10_000_000
 
@@ -38,3 +38,9 @@ def stored_events(store: HistoryStore) -> list[tuple[str, str, dict[str, Any]]]:
     """Return every stored event as (kind, source, detail), oldest first."""
     events = _off_thread(store, lambda: store.reader.events(limit=_ALL))
     return [(event.kind, event.source, event.detail) for event in reversed(events)]
+
+
+def stored_devices(store: HistoryStore) -> dict[str, StoredDevice]:
+    """Return the devices table by device key."""
+    devices = _off_thread(store, store.reader.devices)
+    return {device.device_key: device for device in devices}

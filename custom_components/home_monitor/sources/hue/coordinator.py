@@ -44,6 +44,7 @@ from .client import (
     session_options,
 )
 from .mapping import (
+    ROOM_TYPE,
     V2_SERVICES,
     Value,
     device_key,
@@ -57,10 +58,10 @@ from .mapping import (
 from .measurements import Measurements, TrafficCounter
 
 STREAM = "eventstream/clip/v2"
-# Polled while the stream is down; devices (names) and geofence clients (aiohue's
-# keep-alive reuses its own) are read once at set-up.
+# Polled while the stream is down; devices (names), rooms (suggested areas) and
+# geofence clients (aiohue's keep-alive reuses its own) are read once at set-up.
 V2_POLLED_TYPES = tuple(V2_SERVICES)
-V2_SETUP_TYPES = ("device", *V2_POLLED_TYPES)
+V2_SETUP_TYPES = ("device", ROOM_TYPE, *V2_POLLED_TYPES)
 KEEPALIVE_TYPE = "geofence_client"
 
 
@@ -110,6 +111,7 @@ class HueCoordinator(HomeMonitorCoordinator):
             )
         # v2 state: resources as the bridge sent them, and each service's checked value.
         self._devices: dict[str, dict[str, Any]] = {}
+        self._rooms: dict[str, dict[str, Any]] = {}
         self._services: dict[str, dict[str, Any]] = {}
         self._values: dict[str, Value] = {}
         self._warned: set[str] = set()
@@ -190,7 +192,7 @@ class HueCoordinator(HomeMonitorCoordinator):
                 if isinstance(rid := item.get("id"), str) and item.get("type") == rtype:
                     seen.add(rid)
                     self._apply(EventType.RESOURCE_ADDED, item, received)
-            known = self._devices if rtype == "device" else self._services
+            known = self._known(rtype) or {}
             for rid in [r for r, i in known.items() if i["type"] == rtype]:
                 if rid not in seen:
                     self._apply(EventType.RESOURCE_DELETED, known[rid], received)
@@ -235,11 +237,7 @@ class HueCoordinator(HomeMonitorCoordinator):
     ) -> None:
         """Take one resource change: keep the resource, check its value once."""
         rtype, rid = item["type"], item["id"]
-        if rtype == "device":
-            known = self._devices
-        elif rtype in V2_SERVICES:
-            known = self._services
-        else:
+        if (known := self._known(rtype)) is None:
             return
         if event_type is EventType.RESOURCE_DELETED:
             known.pop(rid, None)
@@ -252,7 +250,7 @@ class HueCoordinator(HomeMonitorCoordinator):
         else:
             return  # a partial update of a resource never seen whole
         resource = known[rid]
-        if rtype == "device":
+        if rtype not in V2_SERVICES:
             return
         self._values[rid] = value = v2_value(resource)
         if value.problem is None:
@@ -271,6 +269,14 @@ class HueCoordinator(HomeMonitorCoordinator):
         ) is not None:
             self._pending.append(reading)
 
+    def _known(self, rtype: str) -> dict[str, dict[str, Any]] | None:
+        """Return where resources of this type are kept, or None if not kept."""
+        if rtype == "device":
+            return self._devices
+        if rtype == ROOM_TYPE:
+            return self._rooms
+        return self._services if rtype in V2_SERVICES else None
+
     def _snapshot(self) -> dict[str, SourceDevice]:
         return v2_devices(
             self._devices.values(),
@@ -278,6 +284,7 @@ class HueCoordinator(HomeMonitorCoordinator):
             self._values,
             self.bridge_id,
             self._hub_key,
+            rooms=self._rooms.values(),
         )
 
     def _take(self, devices: dict[str, SourceDevice]) -> list[Reading]:

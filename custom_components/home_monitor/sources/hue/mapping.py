@@ -57,6 +57,7 @@ V2_SERVICES: dict[str, tuple[Metric, str, str]] = {
     "device_power": (Metric.BATTERY, "power_state", "battery_level"),
     "zigbee_connectivity": (Metric.CONNECTIVITY, "", "status"),
 }
+ROOM_TYPE = "room"  # a room's `children` are the devices in it
 SENSOR_SERVICES = frozenset({"temperature", "light_level", "motion"})
 
 
@@ -212,15 +213,34 @@ def _text(data: object, *path: str) -> str | None:
     return data if isinstance(data, str) else None
 
 
-def v2_record(key: str, device: Mapping[str, Any], fallback: str) -> DeviceRecord:
-    """Return the store record of a v2 device (names from its metadata)."""
+def v2_record(
+    key: str, device: Mapping[str, Any], fallback: str, room: str | None = None
+) -> DeviceRecord:
+    """Return the record of a v2 device (names from its metadata, room as location)."""
     return DeviceRecord(
         key,
         SOURCE_HUE,
         _text(device, "metadata", "name") or fallback,
         model=_text(device, "product_data", "product_name"),
         manufacturer=_text(device, "product_data", "manufacturer_name"),
+        location=room,
     )
+
+
+def v2_room_names(rooms: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Return {device id: room name} from the bridge's room resources."""
+    found: dict[str, str] = {}
+    for room in rooms:
+        children = room.get("children")
+        for child in children if isinstance(children, list) else ():
+            if (
+                (name := _text(room, "metadata", "name"))
+                and isinstance(child, dict)
+                and child.get("rtype") == "device"
+                and isinstance(rid := child.get("rid"), str)
+            ):
+                found.setdefault(rid, name)
+    return found
 
 
 def merge(current: dict[str, Any], update: dict[str, Any]) -> None:
@@ -246,9 +266,12 @@ def v2_devices(
     values: Mapping[str, Value],
     bridge_id: str,
     hub_key: str,
+    *,
+    rooms: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, SourceDevice]:
     """Return a snapshot of every v2 sensor device from its checked values."""
     snapshot: dict[str, SourceDevice] = {}
+    room_of = v2_room_names(rooms)
     for device in devices:
         services = v2_services(device)
         if not any(services.get(rtype) in values for rtype in SENSOR_SERVICES):
@@ -261,7 +284,7 @@ def v2_devices(
         }
         connectivity = found.get(Metric.CONNECTIVITY)
         snapshot[key] = SourceDevice(
-            record=v2_record(key, device, key),
+            record=v2_record(key, device, key, room_of.get(device["id"])),
             metrics=frozenset(found),
             values={metric: value.value for metric, value in found.items()},
             unavailable=frozenset(m for m, v in found.items() if v.problem),
