@@ -231,14 +231,10 @@ def v2_room_names(rooms: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Return {device id: room name} from the bridge's room resources."""
     found: dict[str, str] = {}
     for room in rooms:
-        children = room.get("children")
+        name, children = _text(room, "metadata", "name"), room.get("children")
         for child in children if isinstance(children, list) else ():
-            if (
-                (name := _text(room, "metadata", "name"))
-                and isinstance(child, dict)
-                and child.get("rtype") == "device"
-                and isinstance(rid := child.get("rid"), str)
-            ):
+            rid = child.get("rid") if isinstance(child, dict) else None
+            if name and isinstance(rid, str) and child.get("rtype") == "device":
                 found.setdefault(rid, name)
     return found
 
