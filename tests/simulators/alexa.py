@@ -375,11 +375,6 @@ async def _main() -> None:  # pragma: no cover - development entry point
     if args.control_port is not None:
         control = ControlServer(control_commands(simulator))
         await control.start(args.control_port)
-    saver = None
-    if state_file is not None:
-        saver = asyncio.get_running_loop().create_task(
-            state_file.keep_saved(simulator.snapshot)
-        )
     account = simulator.state.account
     print(  # noqa: T201
         f"Amazon simulator on {simulator.target}, "
@@ -391,14 +386,14 @@ async def _main() -> None:  # pragma: no cover - development entry point
         flush=True,
     )
     try:
-        await run_until_stopped(simulator.advance, args.sample_seconds)
+        await run_until_stopped(
+            simulator.advance,
+            args.sample_seconds,
+            state_file=state_file,
+            snapshot=simulator.snapshot,
+            control=control,
+        )
     finally:
-        if saver is not None:
-            saver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await saver
-        if control is not None:
-            await control.stop()
         await simulator.close()
 
 

@@ -308,11 +308,6 @@ async def _serve_forever(
     if control_port is not None:
         control = ControlServer(control_commands(bridge))
         await control.start(control_port)
-    saver = None
-    if state_file is not None:
-        saver = asyncio.get_running_loop().create_task(
-            state_file.keep_saved(bridge.snapshot)
-        )
     print(  # noqa: T201
         f"Hue bridge {bridge.bridge_id} on {bridge.host}, "
         f"{len(bridge.app_keys)} app key(s)"
@@ -322,15 +317,13 @@ async def _serve_forever(
     )
     try:
         await run_until_stopped(
-            lambda: bridge.advance(seconds_per_tick), seconds_per_tick
+            lambda: bridge.advance(seconds_per_tick),
+            seconds_per_tick,
+            state_file=state_file,
+            snapshot=bridge.snapshot,
+            control=control,
         )
     finally:
-        if saver is not None:
-            saver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await saver
-        if control is not None:
-            await control.stop()
         await bridge.stop()
 
 

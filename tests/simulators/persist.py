@@ -111,15 +111,35 @@ class ControlServer:
 
 
 async def run_until_stopped(
-    tick: Callable[[], None] | None, seconds_per_tick: float
+    tick: Callable[[], None] | None,
+    seconds_per_tick: float,
+    *,
+    state_file: StateFile | None = None,
+    snapshot: Snapshot | None = None,
+    control: ControlServer | None = None,
 ) -> None:
-    """Call `tick` every `seconds_per_tick` until SIGTERM or SIGINT."""
+    """Call `tick` every `seconds_per_tick` until SIGTERM or SIGINT.
+
+    Meanwhile `state_file` is kept saved from `snapshot`; at the end the saver (which
+    saves once more) and the `control` server are stopped.
+    """
+    saver = None
+    if state_file is not None and snapshot is not None:
+        saver = asyncio.get_running_loop().create_task(state_file.keep_saved(snapshot))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
-    while not stopped.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopped.wait(), seconds_per_tick)
-        if tick is not None and not stopped.is_set():
-            tick()
+    try:
+        while not stopped.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopped.wait(), seconds_per_tick)
+            if tick is not None and not stopped.is_set():
+                tick()
+    finally:
+        if saver is not None:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+        if control is not None:
+            await control.stop()
