@@ -262,27 +262,30 @@ def _export_error(path: Path, err: OSError) -> HomeAssistantError:
     )
 
 
+def _write_export(hass: HomeAssistant, path: Path, query: _Query) -> int:
+    """Prepare the target and write the export (blocking); undo created folders."""
+    created = _prepare_target(hass, path)
+    try:
+        return export_csv(
+            query.store.reader,
+            path,
+            device_key=query.device_key,
+            metric=query.metric,
+            start=query.start,
+            end=query.end,
+        )
+    except (StoreError, OSError) as err:
+        _remove_folders(created)
+        if isinstance(err, StoreError):
+            raise _read_failed(err) from err
+        raise _export_error(path, err) from err
+
+
 async def _async_export_history(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     query = _query(call, default_span=None)
     path = _export_path(hass, call.data[ATTR_PATH])
-    created = await hass.async_add_executor_job(_prepare_target, hass, path)
-    export = partial(
-        export_csv,
-        query.store.reader,
-        path,
-        device_key=query.device_key,
-        metric=query.metric,
-        start=query.start,
-        end=query.end,
-    )
-    try:
-        rows = await hass.async_add_executor_job(export)
-    except (StoreError, OSError) as err:
-        await hass.async_add_executor_job(_remove_folders, created)
-        if isinstance(err, StoreError):
-            raise _read_failed(err) from err
-        raise _export_error(path, err) from err
+    rows = await hass.async_add_executor_job(_write_export, hass, path, query)
     return {"path": str(path), "rows": rows}
 
 
