@@ -27,15 +27,7 @@ from typing import Any, BinaryIO
 
 from ..const import LOGGER
 from ..models import DeviceRecord
-from .records import (
-    EPOCH,
-    ONE_MS,
-    DeviceItem,
-    EventItem,
-    Item,
-    ReadingsItem,
-    encode_value,
-)
+from .records import DeviceItem, EventItem, Item, ReadingsItem, encode_value, to_ms
 from .rows import BAD_READING, CHUNK_ROWS, Catalog, Row, Tally, check_names, label_key
 
 MAGIC = b"HMSPOOL1"
@@ -221,7 +213,7 @@ def spool_items(
         if isinstance(item, ReadingsItem):
             for reading in item.readings:
                 try:
-                    ms = (reading.measured_at - EPOCH) // ONE_MS
+                    ms = to_ms(reading.measured_at)
                     value = float(reading.value)
                     if not math.isfinite(value):
                         raise ValueError("value is not finite")
