@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .store import HistoryStore
 
 
-def _device_key(device: dr.DeviceEntry) -> str | None:
+def device_key(device: dr.BaseDeviceEntry) -> str | None:
     """Return the device key of a Home Monitor device, or None for another's."""
     for domain, key in device.identifiers:
         if domain == DOMAIN:
@@ -95,7 +95,7 @@ class DeviceRegistrySync:
             devices = dr.async_entries_for_config_entry(registry, self.entry_id)
         for device in devices:
             if device.config_entry_id != self.entry_id or not (
-                key := _device_key(device)
+                key := device_key(device)
             ):
                 continue
             base = self._source_records.get(key)

@@ -26,6 +26,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, vol
+from .devices import device_key
 from .history import get_store
 from .models import Metric
 from .store import HistoryStore, StoreError, export_csv
@@ -87,9 +88,8 @@ def _device_key(hass: HomeAssistant, data: dict[str, Any]) -> str | None:
     device = (
         dr.async_get(hass).async_get(device_id) if isinstance(device_id, str) else None
     )
-    for domain, key in device.identifiers if device else ():
-        if domain == DOMAIN:
-            return key
+    if device is not None and (key := device_key(device)) is not None:
+        return key
     raise _invalid("unknown_device", device_id=device_id)
 
 
