@@ -35,6 +35,7 @@ from ...store import HistoryStore
 from . import CONF_API_VERSION, DEFAULT_POLL_INTERVAL, MANUFACTURER, SETUP_BUDGET
 from .client import (
     HUE_POLICY,
+    KEEPALIVE_TYPE,
     CheckedBridgeV2,
     RetryCall,
     cycle_error,
@@ -62,7 +63,6 @@ STREAM = "eventstream/clip/v2"
 # geofence clients (aiohue's keep-alive reuses its own) are read once at set-up.
 V2_POLLED_TYPES = tuple(V2_SERVICES)
 V2_SETUP_TYPES = ("device", ROOM_TYPE, *V2_POLLED_TYPES)
-KEEPALIVE_TYPE = "geofence_client"
 
 
 class HueCoordinator(HomeMonitorCoordinator):
