@@ -187,18 +187,13 @@ class AmazonCoordinator(HomeMonitorCoordinator):
             credentials = await self._call(
                 "token", self.client.async_refresh_session, deadline
             )
-        except RetryError as err:
-            if err.failure.kind is FailureKind.AUTH:
-                raise self._auth_failed(err.failure) from None
-            raise self._update_failed(err.failure) from None
-        self.hass.config_entries.async_update_entry(
-            self.config_entry,
-            data={
-                **self.config_entry.data,
-                CONF_LOGIN_DATA: dict(credentials.login_data),
-            },
-        )
-        try:
+            self.hass.config_entries.async_update_entry(
+                self.config_entry,
+                data={
+                    **self.config_entry.data,
+                    CONF_LOGIN_DATA: dict(credentials.login_data),
+                },
+            )
             return await self._read(deadline)
         except RetryError as err:
             if err.failure.kind is FailureKind.AUTH:
