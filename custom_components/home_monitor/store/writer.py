@@ -267,7 +267,7 @@ class Writer(threading.Thread):
         else:
             if db.conn is not None:
                 self._flush_events()
-            if not (self._spool.count or db.pending):
+            if not db.pending:
                 spool_paths(db.path)[1].unlink(missing_ok=True)
         db.close()
 
