@@ -81,12 +81,11 @@ class Value(NamedTuple):
         """Return the store reading of a known value (receive time if untimed)."""
         if self.value is None:
             return None
-        changed = self.changed
-        if changed is None:
-            return Reading(
-                key, self.metric, self.value, UNITS[self.metric], received, False
-            )
-        return Reading(key, self.metric, self.value, UNITS[self.metric], changed)
+        timed = self.changed is not None
+        measured_at = self.changed if self.changed is not None else received
+        return Reading(
+            key, self.metric, self.value, UNITS[self.metric], measured_at, timed
+        )
 
 
 def device_key(bridge_id: str, device_id: str) -> str:
