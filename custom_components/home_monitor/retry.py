@@ -225,11 +225,13 @@ async def async_call_with_retry[T](
     started, so a cycle never overruns its interval. Raises `RetryError` with
     the last failure when the call fails for good.
 
-    With the source's `stats`, a call made while the source is probing (a
-    call failed for good and no call or update has succeeded since) gets one
-    attempt: during an outage each cycle sends one request instead of a full
+    With the source's `stats`, the call is counted there, and a call made while
+    the source is probing (a call failed for good and no call or update has
+    succeeded since) gets one attempt: during an outage each cycle sends one request instead of a full
     round of retries, and the first answer brings the retries back.
     """
+    if stats is not None:
+        stats.calls += 1
     attempts = 1 if stats is not None and stats.probing else policy.attempts
     attempt = 0
     last: Failure | None = None

@@ -203,7 +203,6 @@ class AmazonCoordinator(HomeMonitorCoordinator):
     async def _call[T](
         self, endpoint: str, call: Callable[[], Awaitable[T]], deadline: float
     ) -> T:
-        self.retry_stats.calls += 1
         return await async_call_with_retry(
             call,
             source=SOURCE_AMAZON,

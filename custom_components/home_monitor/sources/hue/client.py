@@ -195,7 +195,6 @@ def retry_call(
             ):
                 return await request()
 
-        stats.calls += 1
         return await async_call_with_retry(
             attempt,
             source=SOURCE_HUE,
