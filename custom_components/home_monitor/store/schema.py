@@ -71,7 +71,28 @@ _V2 = (
     "CREATE INDEX events_at ON events (at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Device life cycle and history rewrites: `removed_at` is when the device was
+# removed in Home Assistant (NULL while it is there), `seen_at` the newest
+# arrival of one of its readings (kept when old readings are purged).
+# `relabel_jobs` holds each rename whose rewrite of past readings is under way:
+# the new name and location ('' for none), the (metric id, time) key of the
+# last reading done, and how many readings it has looked at and changed.
+_V3 = (
+    "ALTER TABLE devices ADD COLUMN removed_at INTEGER",
+    "ALTER TABLE devices ADD COLUMN seen_at INTEGER",
+    """CREATE TABLE relabel_jobs (
+        device_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        location TEXT NOT NULL,
+        metric_id INTEGER NOT NULL,
+        measured_at INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        relabelled INTEGER NOT NULL DEFAULT 0,
+        requested_at INTEGER NOT NULL)""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 LATEST_VERSION = len(MIGRATIONS)
 
 # How long SQLite itself waits for a lock before reporting "database is locked";
