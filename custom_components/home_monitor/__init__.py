@@ -10,11 +10,13 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from .card import async_register_card
 from .const import CONF_SOURCE, DOMAIN
 from .coordinator import HomeMonitorConfigEntry, HomeMonitorRuntime
 from .history import async_acquire_store, async_release_store
 from .services import async_setup_services
 from .sources import SOURCE_FACTORIES
+from .websocket import async_register_commands
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -23,6 +25,9 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions, so automations validate even with no entry loaded."""
     async_setup_services(hass)
+    # The history card and its websocket commands.
+    async_register_commands(hass)
+    await async_register_card(hass)
     return True
 
 
