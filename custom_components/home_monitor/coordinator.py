@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -16,12 +17,16 @@ from homeassistant.util import dt as dt_util
 from .const import CLOCK_FUTURE_TOLERANCE, CLOCK_LOG_INTERVAL, DOMAIN, LOGGER
 from .devices import DeviceRegistrySync
 from .models import DeviceRecord, Metric, Reading
-from .retry import BackoffPolicy, RetryEvent, RetryStats
+from .retry import BackoffPolicy, RetryEvent, RetryOutcome, RetryStats
 
 if TYPE_CHECKING:
     from .store import HistoryStore
 
 type HomeMonitorConfigEntry = ConfigEntry[HomeMonitorRuntime]
+
+# Retry events counted for "retries in the last 24 h"; older ones are forgotten.
+RETRY_WINDOW = timedelta(hours=24)
+RETRY_WINDOW_MAX_EVENTS = 10_000
 
 
 @dataclass(slots=True)
@@ -97,6 +102,14 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         self._clock_logged: dict[str, datetime] = {}
         self.readings_mirrored = 0
         self.readings_retimed = 0
+        # Health figures: the current run of failed updates and the last good one.
+        self.last_success_at: datetime | None = None
+        self.failing_since: datetime | None = None
+        self.consecutive_failures = 0
+        self._refreshing = False
+        self._recent_retries: deque[tuple[datetime, bool]] = deque(
+            maxlen=RETRY_WINDOW_MAX_EVENTS
+        )
 
     @override
     async def _async_setup(self) -> None:
@@ -119,6 +132,9 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
     def record_retry(self, event: RetryEvent) -> None:
         """Count a retry event and keep it in the store's event log."""
         self.retry_stats.record(event)
+        if event.outcome is not RetryOutcome.RECOVERED:
+            failed = event.outcome is not RetryOutcome.RETRYING
+            self._recent_retries.append((dt_util.utcnow(), failed))
         LOGGER.debug(
             "%s %s attempt %s: %s (%s)",
             event.source,
@@ -215,6 +231,67 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         """Push path: mirror readings and hand a new snapshot to the entities."""
         self.mirror(readings, devices.values())
         self.async_set_updated_data(devices)
+
+    def recent_retries(self, window: timedelta = RETRY_WINDOW) -> tuple[int, int]:
+        """Return the retries and the calls that failed for good within `window`."""
+        since = dt_util.utcnow() - window
+        while self._recent_retries and self._recent_retries[0][0] < since:
+            self._recent_retries.popleft()
+        failed = sum(1 for _, final in self._recent_retries if final)
+        return len(self._recent_retries) - failed, failed
+
+    @override
+    async def _async_refresh(
+        self,
+        log_failures: bool = True,
+        raise_on_auth_failed: bool = False,
+        scheduled: bool = False,
+        raise_on_entry_error: bool = False,
+    ) -> None:
+        """Refresh; failures are logged by `_async_refresh_finished`, once per run."""
+        self._refreshing = True
+        try:
+            await super()._async_refresh(
+                False, raise_on_auth_failed, scheduled, raise_on_entry_error
+            )
+        finally:
+            self._refreshing = False
+
+    @override
+    @callback
+    def _async_refresh_finished(self) -> None:
+        """Count the update; log a run of failures once when it starts and ends."""
+        super()._async_refresh_finished()
+        now = dt_util.utcnow()
+        if self.last_update_success:
+            # Home Assistant logs a refresh that works again itself.
+            if self.failing_since is not None and not self._refreshing:
+                LOGGER.info(
+                    "%s works again after %d failed updates since %s",
+                    self.name,
+                    self.consecutive_failures,
+                    self.failing_since.isoformat(timespec="seconds"),
+                )
+            self.failing_since = None
+            self.consecutive_failures = 0
+            self.last_success_at = now
+            return
+        self.consecutive_failures += 1
+        if self.failing_since is None:
+            self.failing_since = now
+            LOGGER.warning(
+                "%s cannot be updated: %s; retrying, and logging again only when it "
+                "works",
+                self.name,
+                self.last_exception,
+            )
+
+    @override
+    @callback
+    def async_set_updated_data(self, data: dict[str, SourceDevice]) -> None:
+        """Take pushed data: a good update like a successful poll."""
+        super().async_set_updated_data(data)
+        self._async_refresh_finished()
 
     def source_diagnostics(self) -> dict[str, Any]:
         """Return secret-free details of the source; sources extend this."""

@@ -27,6 +27,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, vol
 from .devices import device_key
+from .health import async_setup_health_service
 from .history import get_store
 from .models import Metric
 from .store import HistoryStore, StoreError, export_csv
@@ -306,3 +307,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=EXPORT_HISTORY_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    async_setup_health_service(hass)

@@ -43,6 +43,8 @@ FIRST_PROBE_S = 1.0
 MAX_PROBE_S = 30.0
 PENDING_EVENTS_MAX = 1_000
 EVENT_SOURCE = "store"
+# The health check's write probe: inserted, then rolled back.
+_PROBE = "INSERT INTO events (at, kind, source, detail) VALUES (?, 'probe', ?, '{}')"
 
 
 def wall_ms() -> int:
@@ -80,7 +82,9 @@ class Database:
         """Open the file (moving a damaged one aside) and note what was found."""
         try:
             opened = open_database(self.path)
+            self.status.quick_check = "ok"
         except CorruptDatabaseError as err:
+            self.status.quick_check = str(err)
             opened = self._replace_damaged(err)
         self.conn = opened.conn
         self._identity = self._file_identity()
@@ -237,6 +241,21 @@ class Database:
         self.catalog.committed()
         del self.events[: len(events)]
         return True
+
+    def probe(self) -> str | None:
+        """Write an event row and roll it back: None when the file takes writes, else why not."""
+        conn = self.conn
+        if conn is None or self._file_identity() != self._identity:
+            return self.status.last_error or "the history file is not open"
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_PROBE, (wall_ms(), EVENT_SOURCE))
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as err:
+            return describe(err)
+        return None
 
     def checkpoint(self) -> None:
         """Copy the WAL into the file and cut it to zero bytes, if no reader holds it."""

@@ -6,7 +6,7 @@ instructions, which the writer thread swaps out in one step and commits as a
 batch. Producers never wait for SQLite.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 import threading
@@ -35,6 +35,7 @@ class Waiter:
     target: int
     done: threading.Event = field(default_factory=threading.Event)
     ok: bool = False
+    error: str | None = None
 
 
 class Intake:
@@ -49,6 +50,7 @@ class Intake:
         self._since: float | None = None
         self._urgent = False
         self._maintenance: list[Waiter] = []
+        self._probes: list[Waiter] = []
         self.waiting = 0
         self.seq = 0
         self.wake = threading.Event()
@@ -108,6 +110,24 @@ class Intake:
             waiter.ok = ok
             waiter.done.set()
 
+    def request_probe(self) -> Waiter:
+        """Ask the writer to try a write and roll it back."""
+        with self._lock:
+            waiter = Waiter(0)
+            self._probes.append(waiter)
+        self.wake.set()
+        return waiter
+
+    def answer_probes(self, probe: Callable[[], str | None]) -> None:
+        """Run one write probe for every request waiting (on the writer thread)."""
+        with self._lock:
+            waiters, self._probes = self._probes, []
+        if waiters:
+            error = probe()
+            for waiter in waiters:
+                waiter.ok, waiter.error = error is None, error
+                waiter.done.set()
+
     def due_in(self, now: float, linger: float) -> float | None:
         """Return seconds until a batch is due, 0 if now, None if nothing waits."""
         with self._lock:
@@ -141,8 +161,8 @@ class Intake:
         """Release every waiter as failed (the writer has stopped)."""
         with self._lock:
             waiters, self._waiters = self._waiters, []
-            waiters += self._maintenance
-            self._maintenance = []
+            waiters += self._maintenance + self._probes
+            self._maintenance, self._probes = [], []
         for waiter in waiters:
             waiter.done.set()
 
@@ -232,6 +252,18 @@ class HistoryStore:
             return self._intake.seq == 0
         waiter = self._intake.add_waiter()
         return waiter.done.wait(timeout) and waiter.ok
+
+    def probe_write(self, timeout: float) -> str | None:
+        """Have the writer thread write a row and roll it back (blocking).
+
+        Returns None when the file took the write, else why it did not.
+        """
+        if self._writer is None or not self._writer.is_alive():
+            return "the history writer is not running"
+        waiter = self._intake.request_probe()
+        if not waiter.done.wait(timeout):
+            return f"the history writer did not answer within {timeout:.0f} s"
+        return waiter.error or (None if waiter.ok else "the history writer stopped")
 
     def maintain(self, timeout: float) -> bool:
         """Run retention, size budget and events bounds now (blocking)."""

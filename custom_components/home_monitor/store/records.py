@@ -190,7 +190,9 @@ class StoreStatus:
     after a stop, those that could not be saved; `spool_saved_to` says where
     the last one went. `moved_aside` lists damaged files renamed at open;
     `readings_salvaged` and `readings_lost` what was copied from them and
-    about how many readings their unreadable pages held.
+    about how many readings their unreadable pages held. `quick_check` is what
+    SQLite's quick check said of the file found at the last open ("ok", or the
+    damage that had it moved aside).
     """
 
     path: Path
@@ -227,6 +229,7 @@ class StoreStatus:
     db_size_bytes: int = 0
     wal_size_bytes: int = 0
     moved_aside: tuple[Path, ...] = ()
+    quick_check: str | None = None
 
     def snapshot(self, waiting: int) -> StoreStatus:
         """Return a copy, counting `waiting` queued readings too."""

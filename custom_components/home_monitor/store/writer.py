@@ -146,6 +146,7 @@ class Writer(threading.Thread):
         ):
             self._flush_events()  # the store's own events, written without delay
         self._intake.resolve(self._handled, ok=not self._spool.count)
+        self._intake.answer_probes(self._db.probe)
         if stopping:
             due = self._intake.due_in(now, LINGER_S)
             return due is None or not db.time_left(0)
