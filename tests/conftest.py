@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Generator
 import threading
+from unittest.mock import PropertyMock, patch
 
 import pytest
 import pytest_asyncio
@@ -16,6 +17,27 @@ from tests.sqlite_guard import no_sqlite_on_event_loop  # noqa: F401
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from this repository."""
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled, as Home Assistant's own fixture of that name does."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
+
+
+@pytest.fixture
+def without_health_entities() -> Generator[None]:
+    """Leave out the health model's diagnostic entities (tested in test_health_entities)."""
+    with (
+        patch("custom_components.home_monitor.sensor.ENTRY_HEALTH", ()),
+        patch("custom_components.home_monitor.sensor.STORE_HEALTH", ()),
+    ):
+        yield
 
 
 @pytest.fixture

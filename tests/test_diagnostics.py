@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
+from syrupy.types import PropertyName, PropertyPath
 
 from tests.amazon import conftest as amazon
 from tests.simulators.alexa import AlexaSimulator
@@ -26,7 +27,7 @@ amazon_env = amazon.amazon_env
 amazon_entry = amazon.entry
 
 # What changes from run to run: ports, folders, clocks, timings, write batching.
-VOLATILE = props(
+_VOLATILE_KEYS = props(
     "host",
     "path",
     "discovered_at",
@@ -42,7 +43,22 @@ VOLATILE = props(
     "bytes_received",
     "total_stream_bytes",
     "stream_bytes",
+    # The health report's timings and figures of the moment.
+    "duration_s",
+    "free_bytes",
+    "size_bytes",
+    "last_commit_age_s",
+    "last_success_at",
+    "last_success_age_s",
 )
+
+
+def VOLATILE(prop: PropertyName, path: PropertyPath) -> bool:  # noqa: N802
+    """Leave out what changes from run to run, the health components' entry ids too."""
+    in_component = any(name == "components" for name, _ in path)
+    return bool(_VOLATILE_KEYS(prop=prop, path=path)) or (
+        prop == "entry" and in_component
+    )
 
 
 async def _diagnostics(
@@ -103,3 +119,11 @@ async def test_amazon_diagnostics(
     assert all(value and value not in text for value in personal)
     # The devices stay apart, under numbered placeholders.
     assert len(diagnostics["coordinator"]["devices"]) == len(coordinator.data) == 2
+    # The health report: the store's component and this entry's two.
+    health = diagnostics["health"]
+    assert health["status"] == "ok"
+    assert sorted(c["component"] for c in health["components"]) == [
+        "amazon",
+        "configuration",
+        "store",
+    ]

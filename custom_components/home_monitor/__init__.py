@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
@@ -13,6 +14,9 @@ from homeassistant.helpers.typing import ConfigType
 from .card import async_register_card
 from .const import CONF_SOURCE, DOMAIN
 from .coordinator import HomeMonitorConfigEntry, HomeMonitorRuntime
+from .entity import async_hand_over_store_entities
+from .health_checks import check_entry_data
+from .health_monitor import async_get_monitor
 from .history import async_acquire_store, async_release_store
 from .services import async_setup_services
 from .sources import SOURCE_FACTORIES
@@ -33,6 +37,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: HomeMonitorConfigEntry) -> bool:
     """Set up one Hue bridge or Amazon account."""
+    check_entry_data(entry)
     store = await async_acquire_store(hass, entry.entry_id)
     # Home Assistant runs these after an unload and after a failed set-up alike.
     entry.async_on_unload(partial(async_release_store, hass, entry.entry_id))
@@ -43,6 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeMonitorConfigEntry) 
     # The devices now exist in HA's registry: the store follows their names and areas.
     for unsubscribe in coordinator.device_sync.async_start():
         entry.async_on_unload(unsubscribe)
+    entry.async_on_unload(await async_get_monitor(hass).async_add_entry(entry))
     return True
 
 
@@ -57,10 +63,13 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: HomeMonitorConfigEntry, device: DeviceEntry
 ) -> bool:
     """Let the user delete a device the source no longer reports."""
-    data = entry.runtime_data.coordinator.data or {}
-    hub = entry.runtime_data.coordinator.hub_device
+    coordinator = entry.runtime_data.coordinator
+    kept = set(coordinator.data or {}) | coordinator.kept_device_keys()
     return not any(
-        domain == DOMAIN
-        and (key in data or (hub is not None and key == hub.device_key))
-        for domain, key in device.identifiers
+        domain == DOMAIN and key in kept for domain, key in device.identifiers
     )
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Give the history store's entities to the next entry when their owner goes."""
+    async_hand_over_store_entities(hass, entry)

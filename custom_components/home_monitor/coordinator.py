@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 type HomeMonitorConfigEntry = ConfigEntry[HomeMonitorRuntime]
 
+# The "Home Monitor history" device: the history store's health entities.
+STORE_DEVICE_KEY = "history_store"
+
 # Retry events counted for "retries in the last 24 h"; older ones are forgotten.
 RETRY_WINDOW = timedelta(hours=24)
 RETRY_WINDOW_MAX_EVENTS = 10_000
@@ -232,6 +235,18 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         self.mirror(readings, devices.values())
         self.async_set_updated_data(devices)
 
+    @property
+    def health_device_key(self) -> str:
+        """Return the device of the entry's health entities: the hub, or the account."""
+        if self.hub_device is not None:
+            return self.hub_device.device_key
+        entry = self.config_entry
+        return f"{self.source}:{entry.unique_id or entry.entry_id}:account"
+
+    def kept_device_keys(self) -> set[str]:
+        """Return the keys of the entry's devices that are not the source's devices."""
+        return {self.health_device_key, STORE_DEVICE_KEY}
+
     def recent_retries(self, window: timedelta = RETRY_WINDOW) -> tuple[int, int]:
         """Return the retries and the calls that failed for good within `window`."""
         since = dt_util.utcnow() - window
@@ -338,8 +353,7 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
     @callback
     def _async_remove_stale_devices(self, current: set[str]) -> None:
         registry = dr.async_get(self.hass)
-        if self.hub_device is not None:
-            current.add(self.hub_device.device_key)
+        current |= self.kept_device_keys()
         for device in dr.async_entries_for_config_entry(
             registry, self.config_entry.entry_id
         ):

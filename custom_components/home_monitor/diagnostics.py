@@ -1,4 +1,4 @@
-"""Diagnostics: entry settings, source state and store health, without secrets.
+"""Diagnostics: entry settings, source state, store status and the health report, without secrets.
 
 Credentials are redacted by key. Personal identifiers (the account, its
 customer ids, the bridge id, device serial numbers) are also replaced
@@ -16,6 +16,7 @@ from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from .coordinator import HomeMonitorConfigEntry
+from .health import async_health_report
 
 # Every key that can hold a credential or a personal identifier.
 TO_REDACT = {
@@ -103,6 +104,14 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return diagnostics for a config entry."""
     runtime = entry.runtime_data
+    report = await async_health_report(hass)
+    health = report.as_dict()
+    # This entry's components and the shared store's.
+    health["components"] = [
+        component
+        for component in health["components"]
+        if component["entry"] in (None, entry.entry_id)
+    ]
     identifiers = _identifiers(entry)
     placeholders = {
         value: f"**REDACTED_{number}**"
@@ -117,6 +126,7 @@ async def async_get_config_entry_diagnostics(
             },
             "coordinator": runtime.coordinator.diagnostics(),
             "store": runtime.store.status().as_dict(),
+            "health": health,
         },
         TO_REDACT,
     )

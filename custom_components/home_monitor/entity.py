@@ -1,19 +1,38 @@
-"""Base entity and dynamic entity adding, shared by the sensor platforms."""
+"""Base entities and dynamic entity adding, shared by the sensor platforms.
+
+Besides one entity per measured metric, the health model has diagnostic
+entities: an entry's on the entry's hub (the Hue bridge) or account device,
+the history store's on one "Home Monitor history" device. Those belong to the
+store's owner: the Home Monitor entry created first (`store_owner`), so they
+are created once whatever the number of entries.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import override
+from typing import Final, override
 
-from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
-from .coordinator import HomeMonitorConfigEntry, HomeMonitorCoordinator, SourceDevice
+from .const import DOMAIN, SOURCE_AMAZON
+from .coordinator import (
+    STORE_DEVICE_KEY,
+    HomeMonitorConfigEntry,
+    HomeMonitorCoordinator,
+    SourceDevice,
+)
+from .health_monitor import HealthMonitor
 from .models import Metric
+
+STORE_DEVICE_NAME: Final = "Home Monitor history"
+# Who runs the service behind an account device (Hue entries use their bridge).
+ACCOUNT_MANUFACTURERS: Final = {SOURCE_AMAZON: "Amazon"}
 
 
 def _via(coordinator: HomeMonitorCoordinator, parent_key: str) -> DeviceInfo:
@@ -119,3 +138,62 @@ def async_add_entities_as_found[DescriptionT: EntityDescription](
 
     _async_add_new()
     entry.async_on_unload(coordinator.async_add_listener(_async_add_new))
+
+
+def store_owner(hass: HomeAssistant) -> ConfigEntry | None:
+    """Return the entry whose platforms create the history store's entities.
+
+    The entry created first, enabled or not, so the choice only changes when
+    that entry is deleted (`async_hand_over_store_entities`).
+    """
+    entries = hass.config_entries.async_entries(DOMAIN, include_ignore=False)
+    return min(entries, key=lambda e: (e.created_at, e.entry_id), default=None)
+
+
+@callback
+def async_hand_over_store_entities(hass: HomeAssistant, removed: ConfigEntry) -> None:
+    """After the owner is deleted, reload the next owner so it creates them."""
+    owner = store_owner(hass)
+    if owner is not None and owner.entry_id != removed.entry_id:
+        hass.config_entries.async_schedule_reload(owner.entry_id)
+
+
+class HealthEntity(Entity):
+    """A diagnostic entity of the health model, updated after every health run."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, monitor: HealthMonitor, description: EntityDescription) -> None:
+        """Show one figure of the monitor's latest report."""
+        self.monitor = monitor
+        self.entity_description = description
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Follow the monitor's runs."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.monitor.async_add_listener(self.async_write_ha_state))
+
+
+def entry_device_info(coordinator: HomeMonitorCoordinator) -> DeviceInfo:
+    """Return the device carrying an entry's health entities (hub or account)."""
+    key = coordinator.health_device_key
+    if coordinator.hub_device is not None:
+        return DeviceInfo(identifiers={(DOMAIN, key)})
+    return DeviceInfo(
+        identifiers={(DOMAIN, key)},
+        name=coordinator.config_entry.title,
+        manufacturer=ACCOUNT_MANUFACTURERS.get(coordinator.source),
+        entry_type=DeviceEntryType.SERVICE,
+    )
+
+
+STORE_DEVICE_INFO: Final = DeviceInfo(
+    identifiers={(DOMAIN, STORE_DEVICE_KEY)},
+    name=STORE_DEVICE_NAME,
+    manufacturer="Home Monitor",
+    model="History store",
+    entry_type=DeviceEntryType.SERVICE,
+)

@@ -204,6 +204,17 @@ def _credentials_refused(
     )
 
 
+def _coordinator(entry: ConfigEntry) -> HomeMonitorCoordinator | None:
+    """Return the entry's coordinator while it is loaded (or finishing its set-up)."""
+    if entry.state is ConfigEntryState.LOADED or (
+        entry.state is ConfigEntryState.SETUP_IN_PROGRESS
+        and hasattr(entry, "runtime_data")
+    ):
+        coordinator: HomeMonitorCoordinator = entry.runtime_data.coordinator
+        return coordinator
+    return None
+
+
 def _not_loaded(entry: ConfigEntry) -> Finding | None:
     """Return the finding of an entry that is not running, None while it starts."""
     reason = {"state": entry.state.value, "reason": str(entry.reason or "")}
@@ -220,10 +231,7 @@ def _not_loaded(entry: ConfigEntry) -> Finding | None:
 async def async_check_source(hass: HomeAssistant, entry: ConfigEntry) -> CheckResult:
     """Check one entry's source: is it answering, and does it accept the credentials."""
     component = entry_component(entry)
-    loaded = entry.state is ConfigEntryState.LOADED
-    coordinator: HomeMonitorCoordinator | None = (
-        entry.runtime_data.coordinator if loaded else None
-    )
+    coordinator = _coordinator(entry)
     findings: list[Finding] = []
     figures: dict[str, Any] = {"state": entry.state.value}
     refused = _credentials_refused(hass, entry, coordinator)

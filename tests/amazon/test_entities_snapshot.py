@@ -17,6 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from .conftest import setup_entry
 
 
+@pytest.mark.usefixtures("without_health_entities")
 @pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR])
 async def test_entities(
     hass: HomeAssistant,

@@ -16,6 +16,7 @@ from tests.simulators.hue_bridge import HueBridgeSimulator
 from .fixtures import make_entry, unload, wait_for
 
 
+@pytest.mark.usefixtures("without_health_entities")
 @pytest.mark.parametrize("api_version", [2, 1])
 @pytest.mark.parametrize("platform", [Platform.SENSOR, Platform.BINARY_SENSOR])
 async def test_entities(
