@@ -16,8 +16,8 @@ const RANGES = { "24h": 864e5, "7d": 7 * 864e5, "30d": 30 * 864e5, "1y": 365 * 8
 const RANGE_LABELS = { "24h": "24 h", "7d": "7 d", "30d": "30 d", "1y": "1 y" };
 const COMPARE_LABELS = { year: "a year earlier", week: "a week earlier" };
 const REFRESH_MS = 60_000;
-const PANEL_HEIGHT = 170;
-const PAD = { left: 46, right: 12, top: 10, bottom: 24 };
+const PANEL_HEIGHT = 180;
+const PAD = { left: 46, right: 12, top: 20, bottom: 24 };
 const SVG_NS = "http://www.w3.org/2000/svg";
 const FALLBACK_COLORS = [
   "#4269d0", "#f4bd4a", "#ff725c", "#6cc5b0", "#3ca951",
@@ -306,7 +306,7 @@ class HomeMonitorHistoryCard extends HTMLElement {
       parts.push(`<text class="axis" x="${PAD.left - 6}" y="${y(v) + 4}" text-anchor="end">${this._number(v)}</text>`);
     }
     if (group.unit) {
-      parts.push(`<text class="axis unit" x="4" y="${PAD.top + 8}">${escapeHtml(group.unit)}</text>`);
+      parts.push(`<text class="axis unit" x="4" y="10">${escapeHtml(group.unit)}</text>`);
     }
     const { ticks: times, kind } = timeTicks(start, end, plotW);
     for (const t of times) {

@@ -1,0 +1,277 @@
+"""The history card in headless Chromium against a real Home Assistant.
+
+    python -m tests.browser.card check          (script/browser, so script/test and CI)
+    python -m tests.browser.card screenshots DIR (script/screenshots)
+
+`check` seeds 24 days of history, logs in, saves a dashboard with the card (two
+Hue temperatures and a PM2.5, compared with a week earlier) through the
+lovelace websocket API, and checks that the card draws one line per series (and
+one dashed line per series for the comparison), each with as many points as
+the store answers `home_monitor/history` for the card's range, that switching
+to 30 d asks the store again, and that the browser logged no error.
+`screenshots` seeds a year and photographs the card at 7 d and 1 y in the light
+and the dark theme. Needs playwright and Debian's chromium (CHROMIUM).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+import signal
+import sys
+import tempfile
+import time
+from typing import Any
+
+from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+
+from tests.browser.live_hass import LiveHass, log
+
+CARD = "home-monitor-history-card"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+HASS = 'document.querySelector("home-assistant").hass'
+
+# What the card drew: per line its entity, whether it is the comparison, its points
+# (M and L commands of its path), and the range and bucket count it asked for.
+DRAWN = """(card) => ({
+  lines: [...card.shadowRoot.querySelectorAll("path.line")].map((p) => ({
+    entity: p.dataset.entity,
+    earlier: p.classList.contains("earlier"),
+    points: (p.getAttribute("d").match(/[ML]/g) || []).length,
+  })),
+  start: card._data && card._data.start,
+  end: card._data && card._data.end,
+  buckets: card._data && card._data.buckets,
+  error: card.shadowRoot.querySelector(".status.error")?.textContent || null,
+})"""
+
+
+def pick_series(page: Page) -> list[str]:
+    """Two seeded Hue temperatures and the seeded PM2.5, from `home_monitor/series`."""
+    series = page.evaluate(
+        f'async () => (await {HASS}.callWS({{type: "home_monitor/series"}})).series'
+    )
+    seeded = [s for s in series if s["count"] > 1000]
+    temperatures = [s["entity_id"] for s in seeded if s["metric"] == "temperature"][:2]
+    pm25 = [s["entity_id"] for s in seeded if s["metric"] == "pm25"][:1]
+    if len(temperatures) != 2 or not pm25:
+        raise AssertionError(f"the seeded series are not all listed: {series}")
+    return [*temperatures, *pm25]
+
+
+DASHBOARD = "home-monitor"
+
+
+def save_dashboard(page: Page, card: dict[str, Any]) -> None:
+    """Save a dashboard of one panel view with the card, as the dashboard editor would."""
+    config = {
+        "title": "Home Monitor",
+        "views": [
+            {"title": "History", "path": "history", "panel": True, "cards": [card]}
+        ],
+    }
+    page.evaluate(
+        f"""async ([config, url_path]) => {{
+            const hass = {HASS};
+            const dashboards = await hass.callWS({{type: "lovelace/dashboards/list"}});
+            if (!dashboards.some((d) => d.url_path === url_path)) {{
+                await hass.callWS({{type: "lovelace/dashboards/create", url_path,
+                    title: "Home Monitor", icon: "mdi:chart-line", mode: "storage",
+                    show_in_sidebar: true, require_admin: false}});
+            }}
+            await hass.callWS({{type: "lovelace/config/save", url_path, config}});
+        }}""",
+        [config, DASHBOARD],
+    )
+
+
+def open_browser(playwright: Any, hass: LiveHass, dark: bool = False) -> Any:
+    """Return a Chromium context logged in as the onboarded user."""
+    context = playwright.chromium.launch_persistent_context(
+        str(hass.work / ("chromium-dark" if dark else "chromium")),
+        executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+        headless=True, args=FLAGS, viewport={"width": 1100, "height": 760},
+        locale="en-GB", timezone_id="UTC", color_scheme="dark" if dark else "light",
+    )  # fmt: skip
+    tokens = json.dumps(json.dumps(hass.browser_tokens()))
+    context.add_init_script(f"localStorage.setItem('hassTokens', {tokens});")
+    # An unhandled rejection reaches playwright as "Object": log what it was.
+    context.add_init_script(
+        "window.addEventListener('unhandledrejection', (e) => console.error("
+        "'unhandled rejection: ' + JSON.stringify(e.reason) + ' at ' + location.pathname));"
+    )
+    return context
+
+
+def wait_drawn(page: Page, lines: int, range_ms: int | None = None) -> dict[str, Any]:
+    """Wait until the card drew `lines` lines (over `range_ms`); return what it drew."""
+    card = page.locator(CARD).first
+    card.wait_for(state="attached", timeout=60_000)
+    end = time.monotonic() + 60
+    while True:
+        drawn = card.evaluate(DRAWN)
+        if drawn["error"]:
+            raise AssertionError(f"the card shows an error: {drawn['error']}")
+        span_ok = (
+            range_ms is None or (drawn["end"] or 0) - (drawn["start"] or 0) == range_ms
+        )
+        if len(drawn["lines"]) == lines and span_ok:
+            return drawn
+        if time.monotonic() > end:
+            raise AssertionError(f"the card did not draw {lines} lines: {drawn}")
+        page.wait_for_timeout(250)
+
+
+def expected_points(
+    page: Page, entities: list[str], drawn: dict[str, Any]
+) -> dict[str, int]:
+    """Ask the store, as any client would, for the card's range; points per entity."""
+    answer = page.evaluate(
+        f"""async ([entities, start, end, buckets]) => {HASS}.callWS({{
+            type: "home_monitor/history", entity_ids: entities,
+            start: new Date(start).toISOString(), end: new Date(end).toISOString(), buckets}})""",
+        [entities, drawn["start"], drawn["end"], drawn["buckets"]],
+    )
+    return {s["entity_id"]: len(s["points"]) for s in answer["series"]}
+
+
+def check(hass: LiveHass) -> None:
+    """Draw the card in Chromium; fail on a missing line, a wrong point count, an error."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text} ({message.location.get('url')})")
+
+    with sync_playwright() as playwright:
+        context = open_browser(playwright, hass)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.on("console", on_console)
+        page.on("pageerror", lambda err: errors.append(f"page error: {err}"))
+        sent: dict[int, str] = {}
+
+        def on_websocket(ws: Any) -> None:
+            # The card's own commands must be known to Home Assistant.
+            def frame_sent(payload: str | bytes) -> None:
+                msg = json.loads(payload)
+                for one in msg if isinstance(msg, list) else [msg]:
+                    sent[one.get("id")] = one.get("type")
+
+            def frame_received(payload: str | bytes) -> None:
+                msg = json.loads(payload)
+                for one in msg if isinstance(msg, list) else [msg]:
+                    kind = sent.get(one.get("id")) or ""
+                    if kind.startswith("home_monitor/") and one.get("error"):
+                        errors.append(f"{kind} answered {one['error']}")
+
+            ws.on("framesent", frame_sent)
+            ws.on("framereceived", frame_received)
+
+        page.on("websocket", on_websocket)
+        page.goto(f"{hass.base}/profile/general")
+        page.wait_for_function(f"{HASS} && {HASS}.connected", timeout=60_000)
+        entities = pick_series(page)
+        card = {"type": f"custom:{CARD}", "title": "History", "entities": entities,
+                "range": "7d", "compare": "week"}  # fmt: skip
+        save_dashboard(page, card)
+        page.goto(f"{hass.base}/{DASHBOARD}/history")
+        try:
+            drawn = wait_drawn(page, 2 * len(entities), 7 * 86_400_000)
+        except Exception:
+            if debug := os.environ.get("BROWSER_DEBUG_DIR"):
+                page.screenshot(path=Path(debug) / "failure.png")
+                Path(debug, "errors.txt").write_text("\n".join(errors))
+            raise
+        log(
+            f"the card drew {len(drawn['lines'])} lines at 7 d ({hass.elapsed():.0f} s)"
+        )
+        verify(page, entities, drawn)
+
+        page.locator(CARD).get_by_role("button", name="30 d").click()
+        drawn = wait_drawn(page, 2 * len(entities), 30 * 86_400_000)
+        verify(page, entities, drawn)
+        log(f"30 d: asked the store again, drew it ({hass.elapsed():.0f} s)")
+        context.close()
+    if errors:
+        raise AssertionError("the browser logged errors:\n  " + "\n  ".join(errors))
+
+
+def verify(page: Page, entities: list[str], drawn: dict[str, Any]) -> None:
+    """One line per series, with the store's number of points; a comparison line each."""
+    main = [line for line in drawn["lines"] if not line["earlier"]]
+    earlier = [line for line in drawn["lines"] if line["earlier"]]
+    assert [line["entity"] for line in main] == entities, drawn
+    assert [line["entity"] for line in earlier] == entities, drawn
+    expected = expected_points(page, entities, drawn)
+    for line in main:
+        want = expected[line["entity"]]
+        assert line["points"] == want, (
+            f"{line['entity']}: drew {line['points']} points, the store has {want}"
+        )
+        assert want > 100, f"{line['entity']}: only {want} buckets"
+    assert all(line["points"] > 100 for line in earlier), earlier
+    log(
+        "lines and points: "
+        + ", ".join(f"{line['entity']} {line['points']}" for line in main)
+    )
+
+
+def screenshots(hass: LiveHass, images: Path) -> None:
+    """Photograph the card at 7 d (against a year earlier) and 1 y, light and dark."""
+    with sync_playwright() as playwright:
+        for dark in (False, True):
+            theme = "dark" if dark else "light"
+            context = open_browser(playwright, hass, dark)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto(f"{hass.base}/profile/general")
+            page.wait_for_function(f"{HASS} && {HASS}.connected", timeout=60_000)
+            entities = pick_series(page)
+            for range_, compare in (("7d", "year"), ("1y", None)):
+                card = {"type": f"custom:{CARD}", "title": "Living room and air quality",
+                        "entities": entities, "range": range_}  # fmt: skip
+                if compare:
+                    card["compare"] = compare
+                save_dashboard(page, card)
+                page.goto(f"{hass.base}/{DASHBOARD}/history")
+                wait_drawn(page, len(entities) * (2 if compare else 1))
+                page.wait_for_timeout(800)
+                locator = page.locator(CARD).first
+                if range_ == "7d":
+                    box = locator.locator("svg").first.bounding_box()
+                    assert box is not None
+                    page.mouse.move(
+                        box["x"] + box["width"] * 0.62, box["y"] + box["height"] * 0.5
+                    )
+                    page.wait_for_timeout(300)
+                path = images / f"history-card-{range_}-{theme}.png"
+                locator.screenshot(path=path)
+                log(f"{path.name}: {path.stat().st_size // 1024} KB")
+            context.close()
+
+
+def main() -> None:
+    """Run the check or take the screenshots."""
+    # `timeout` stops this with SIGTERM: leave through the context managers, which stop
+    # Home Assistant, the simulators and Chromium.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    repo = Path(__file__).resolve().parents[2]
+    mode = sys.argv[1] if len(sys.argv) > 1 else "check"
+    budget = float(
+        os.environ.get("BROWSER_BUDGET", "150" if mode == "check" else "400")
+    )
+    with tempfile.TemporaryDirectory(prefix="home-monitor-browser.") as work:
+        days = 24 if mode == "check" else 366
+        with LiveHass(repo, Path(work), days, budget) as hass:
+            if mode == "check":
+                check(hass)
+            else:
+                screenshots(hass, Path(sys.argv[2]))
+            log(f"{mode}: passed in {hass.elapsed():.0f} s")
+
+
+if __name__ == "__main__":
+    main()
