@@ -25,6 +25,7 @@ Run it on its own for `script/develop`:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import contextlib
 from dataclasses import asdict
 from datetime import timedelta
@@ -35,6 +36,7 @@ from typing import Any
 from aiohttp import web
 
 from .alexa_api import AlexaApi
+from .alexa_replies import chunked_reply
 from .alexa_state import (
     Account,
     AlexaState,
@@ -62,6 +64,8 @@ class AlexaSimulator:
         self._runner: web.AppRunner | None = None
         self._api = AlexaApi(self.state, self._stall)
         self.port = 0
+        # Called with every request's record and the body answered (a served log).
+        self.on_response: Callable[[RequestRecord, bytes], None] | None = None
 
     # -- life cycle ---------------------------------------------------------------
 
@@ -298,22 +302,11 @@ class AlexaSimulator:
         record.status = response.status
         body = response.body if isinstance(response.body, bytes) else b""
         record.response_bytes = len(body)
+        if self.on_response is not None:
+            self.on_response(record, body)
         if self.state.chunked_replies and body:
-            return await _chunked(request, response, body)
+            return await chunked_reply(request, response, body)
         return response
-
-
-async def _chunked(
-    request: web.Request, response: web.Response, body: bytes
-) -> web.StreamResponse:
-    stream = web.StreamResponse(status=response.status, headers=response.headers)
-    stream.headers.pop("Content-Length", None)
-    stream.enable_chunked_encoding()
-    await stream.prepare(request)
-    for start in range(0, len(body), 512):
-        await stream.write(body[start : start + 512])
-    await stream.write_eof()
-    return stream
 
 
 def _operation(body: Any) -> str | None:

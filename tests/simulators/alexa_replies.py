@@ -78,3 +78,17 @@ def fault_response(fault: Fault, body: Any) -> web.Response | None:
                 else {"response": {"tokens": {"cookies": {}}}}
             )
     return None
+
+
+async def chunked_reply(
+    request: web.Request, response: web.Response, body: bytes
+) -> web.StreamResponse:
+    """Send `body` without a Content-Length, in chunks (as some Amazon servers do)."""
+    stream = web.StreamResponse(status=response.status, headers=response.headers)
+    stream.headers.pop("Content-Length", None)
+    stream.enable_chunked_encoding()
+    await stream.prepare(request)
+    for start in range(0, len(body), 512):
+        await stream.write(body[start : start + 512])
+    await stream.write_eof()
+    return stream

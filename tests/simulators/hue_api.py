@@ -111,6 +111,14 @@ class BridgeApi:
         self.sim.requests.append(
             RequestRecord(request.method, path, response.status, request.secure)
         )
+        if (
+            self.sim.on_response is not None
+            and (fault is None or fault.kind == "delay")
+            and response.status == 200
+            and isinstance(response, web.Response)
+            and isinstance(response.body, bytes)
+        ):
+            self.sim.on_response(request.path, response.body)
         return response
 
     def _v1_authorized(self, request: web.Request) -> bool:

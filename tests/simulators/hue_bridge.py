@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import deque
+from collections.abc import Callable
 import contextlib
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +52,9 @@ class HueBridgeSimulator:
         self.events = EventHub(self.home.clock)
         self.temperature_period: float | None = None
         self.temperature_step = 0.1
+        # Called with (path, body) for every answer sent as the bridge meant it (status
+        # 200, no injected fault but a delay): a log of what it served.
+        self.on_response: Callable[[str, bytes], None] | None = None
         self._runner = web.AppRunner(
             BridgeApi(self).application(), access_log=None, shutdown_timeout=1.0
         )
@@ -129,6 +133,11 @@ class HueBridgeSimulator:
         bridge._schedule_anchor = datetime.fromisoformat(data["schedule_anchor"])
         return bridge
 
+    def use_clock(self, clock: Clock) -> None:
+        """Follow `clock` from now on (a driver's simulated time), keeping its time."""
+        self.home.clock = clock
+        self.events.use_clock(clock)
+
     # -- keys and faults --------------------------------------------------------------
     def add_app_key(self, name: str = "test#sim") -> str:
         """Whitelist a new app key, as after a link-button press."""
@@ -156,6 +165,10 @@ class HueBridgeSimulator:
     def replace_body(self, body: str, count: int = 1, path: str = "/") -> None:
         """Answer the next `count` requests under `path` with `body` and status 200."""
         self.faults.append(Fault("body", count, path, body=body))
+
+    def clear_faults(self) -> None:
+        """Forget every planned fault (a storm ends)."""
+        self.faults = []
 
     def drop_streams(self) -> None:
         """Close every open event stream (clients reconnect)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 import json
 from typing import Any
 import uuid
@@ -31,6 +32,12 @@ class EventHub:
         self._seq = 0
         self.sent_events = 0
         self.connections = 0
+        # Called with each event's text once it is written to a client (a served log).
+        self.on_served: Callable[[str], None] | None = None
+
+    def use_clock(self, clock: Clock) -> None:
+        """Stamp events with `clock` from now on."""
+        self._clock = clock
 
     @property
     def open_streams(self) -> int:
@@ -81,6 +88,8 @@ class EventHub:
             await response.write(b": hi\n\n")
             while (text := await queue.get()) is not None:
                 await response.write(text.encode())
+                if self.on_served is not None:
+                    self.on_served(text)
         except ConnectionResetError:
             pass
         finally:

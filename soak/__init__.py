@@ -1,0 +1,1 @@
+"""The soak: seven simulated days of Home Monitor inside Home Assistant, with faults."""

@@ -1,0 +1,137 @@
+"""`python -m soak --days 7 --seed 1`: the soak's driver (see script/soak).
+
+Draws the plan from the seed and prints it, runs each life of Home Assistant as a process
+of its own (`soak.life`), sends SIGKILL when a life asks for its kill, then checks
+everything (`soak.checks`), prints the figures and writes them to docs/reliability.md.
+Exits 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+import json
+import os
+from pathlib import Path
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from .checks import (
+    Verdict,
+    check_disk,
+    check_health,
+    check_lag,
+    check_logs,
+    check_memory,
+    check_readings,
+)
+from .report import print_verdict, write_docs
+from .schedule import make_plan
+
+
+def run_lives(work: Path, count: int, verdict: Verdict) -> list[float]:
+    """Run every life in turn; return the real times of the kills."""
+    kills: list[float] = []
+    for index in range(count):
+        started = time.monotonic()
+        with (work / f"life-{index}.log").open("w") as errors:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "soak.life", str(work), str(index)],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+            )
+            assert proc.stdout is not None
+            killed = False
+            for line in proc.stdout:
+                if line.startswith("SOAK-KILL"):
+                    os.kill(proc.pid, signal.SIGKILL)
+                    kills.append(time.time())
+                    killed = True
+                else:
+                    print(line, end="")  # noqa: T201
+            code = proc.wait()
+        wall = time.monotonic() - started
+        how = "killed (SIGKILL)" if killed else f"exit {code}"
+        print(f"  life {index}: {how}, {wall:.0f} s", flush=True)  # noqa: T201
+        if not killed and code != 0:
+            tail = (work / f"life-{index}.log").read_text().splitlines()[-30:]
+            print("\n".join(tail), file=sys.stderr)  # noqa: T201
+            verdict.failures.append(f"life {index} failed (exit {code})")
+            break
+    return kills
+
+
+def main() -> int:
+    """Run the soak; return the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="script/soak", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--days", type=float, default=7.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=Path("docs/reliability.md"),
+        help="where to write the figures (docs/reliability.md)",
+    )
+    parser.add_argument("--no-docs", action="store_true", help="print only")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="home-monitor-soak."))
+    (work / "config").mkdir()
+    plan = make_plan(args.seed, args.days)
+    (work / "plan.json").write_text(json.dumps(plan.as_json()))
+    lives = plan.lives()
+    print(
+        f"== soak: {args.days:g} simulated days, seed {args.seed}, "  # noqa: T201
+        f"{len(lives)} lives of Home Assistant, work folder {work}"
+    )
+    print("fault schedule (offset from the start, kind, duration):")  # noqa: T201
+    print("\n".join(plan.describe()), flush=True)  # noqa: T201
+    verdict = Verdict()
+    kills = run_lives(work, len(lives), verdict)
+    results = []
+    for index in range(len(lives)):
+        path = work / f"life-{index}.json"
+        if path.exists():
+            results.append(json.loads(path.read_text()))
+    if len(results) == len(lives) and not verdict.failures:
+        samples = [s for life in results for s in life["samples"]]
+        check_readings(verdict, work, kills)
+        check_disk(verdict, samples)
+        check_health(verdict, plan, samples)
+        check_logs(verdict, plan, results)
+        check_memory(verdict, results)
+        check_lag(verdict, results)
+        for life in results:
+            for note in life["notes"]:
+                verdict.failures.append(f"life {life['life']}: {note}")
+            if life.get("sqlite_on_loop"):
+                verdict.failures.append(
+                    f"life {life['life']}: SQLite on the event loop"
+                )
+    verdict.figures.update(
+        seed=args.seed,
+        days=args.days,
+        lives=len(lives),
+        kills=len(kills),
+        wall_s=round(time.monotonic() - started),
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        emitted=sum(life.get("emitted", 0) for life in results),
+    )
+    print_verdict(plan, verdict)
+    if not args.no_docs:
+        write_docs(args.docs, plan, verdict)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if verdict.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
