@@ -9,7 +9,7 @@ lovelace websocket API, and checks that the card draws one line per series (and
 one dashed line per series for the comparison), each with as many points as
 the store answers `home_monitor/history` for the card's range, that switching
 to 30 d asks the store again, and that the browser logged no error.
-`screenshots` seeds a year and photographs the card at 7 d and 1 y in the light
+`screenshots` seeds a year and two weeks and photographs the card at 7 d and 1 y in the light
 and the dark theme. Needs playwright and Debian's chromium (CHROMIUM).
 """
 
@@ -264,7 +264,8 @@ def main() -> None:
         os.environ.get("BROWSER_BUDGET", "150" if mode == "check" else "400")
     )
     with tempfile.TemporaryDirectory(prefix="home-monitor-browser.") as work:
-        days = 24 if mode == "check" else 366
+        # The screenshots' 7 d range against a year earlier reaches back 372 days.
+        days = 24 if mode == "check" else 380
         with LiveHass(repo, Path(work), days, budget) as hass:
             if mode == "check":
                 check(hass)
