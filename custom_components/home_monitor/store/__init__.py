@@ -1,5 +1,6 @@
 """The history store: a durable, bounded WAL SQLite mirror of every reading."""
 
+from .downsample import Bucket, SeriesInfo
 from .history_store import HistoryStore
 from .reader import HistoryReader, export_csv
 from .records import (
@@ -14,11 +15,13 @@ from .records import (
 )
 
 __all__ = [
+    "Bucket",
     "HistoryReadError",
     "HistoryReader",
     "HistoryRow",
     "HistoryStore",
     "SchemaTooNewError",
+    "SeriesInfo",
     "StoreError",
     "StoreSettings",
     "StoreStatus",

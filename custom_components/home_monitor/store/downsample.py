@@ -1,0 +1,238 @@
+"""Downsampled history for charts: buckets of min, mean, max and count per series.
+
+`downsample()` splits [start, end) into at most N buckets of a round width
+(`bucket_step`) on a grid aligned to the epoch, and aggregates each series
+into them in SQLite. Buckets without readings are left out, so gaps stay
+gaps. `list_series()` names every series that holds readings. Both run on the
+reader's connection and block: call them from an executor.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+import sqlite3
+from typing import NamedTuple
+
+from .records import from_ms, to_ms
+
+SECOND_MS = 1000
+MINUTE_MS = 60 * SECOND_MS
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+WEEK_MS = 7 * DAY_MS
+# Bucket widths a chart reads well; past the last one, whole weeks.
+STEPS_MS = (
+    SECOND_MS, 2 * SECOND_MS, 5 * SECOND_MS, 10 * SECOND_MS, 15 * SECOND_MS,
+    30 * SECOND_MS, MINUTE_MS, 2 * MINUTE_MS, 5 * MINUTE_MS, 10 * MINUTE_MS,
+    15 * MINUTE_MS, 30 * MINUTE_MS, HOUR_MS, 2 * HOUR_MS, 3 * HOUR_MS, 6 * HOUR_MS,
+    12 * HOUR_MS, DAY_MS, 2 * DAY_MS, WEEK_MS, 2 * WEEK_MS, 4 * WEEK_MS,
+)  # fmt: skip
+DEFAULT_BUCKETS = 500
+
+# The stored value as a float (see `records.encode_value`): an integer holds
+# mantissa * 10 + decimals. SQLite's % and / truncate toward zero, so the
+# decimals are taken as ((v % 10) + 10) % 10 to stay right for negative values.
+_DIGITS = "((value % 10) + 10) % 10"
+_POWER = (
+    f"CASE {_DIGITS} WHEN 0 THEN 1.0 WHEN 1 THEN 10.0 WHEN 2 THEN 100.0 "
+    "WHEN 3 THEN 1e3 WHEN 4 THEN 1e4 WHEN 5 THEN 1e5 WHEN 6 THEN 1e6 "
+    "WHEN 7 THEN 1e7 WHEN 8 THEN 1e8 ELSE 1e9 END"
+)
+DECODED = (
+    f"CASE WHEN typeof(value) = 'integer' "
+    f"THEN ((value - {_DIGITS}) / 10) / {_POWER} ELSE value END"
+)
+
+_RAW_BUCKETS = f"""
+SELECT (measured_at - :origin) / :step, count(*), sum(v), min(v), max(v)
+FROM (SELECT measured_at, {DECODED} AS v FROM readings
+      WHERE device_id = :device AND metric_id = :metric
+        AND measured_at >= :low AND measured_at < :high)
+GROUP BY 1 ORDER BY 1"""  # noqa: S608 - constant text
+_SERIES_IDS = """
+SELECT devices.id, metrics.id FROM devices, metrics
+WHERE devices.device_key = ? AND metrics.name = ?"""
+
+
+class Bucket(NamedTuple):
+    """Readings of one series in one bucket; `start` is the bucket's first instant."""
+
+    start: datetime
+    min: float
+    mean: float
+    max: float
+    count: int  # type: ignore[assignment]  # replaces tuple.count on purpose
+
+
+class SeriesInfo(NamedTuple):
+    """A series that holds readings, with its device's current name and location.
+
+    `unit` is the unit of its newest reading.
+    """
+
+    device_key: str
+    metric: str
+    name: str
+    location: str | None
+    unit: str | None
+    first_at: datetime
+    last_at: datetime
+    count: int  # type: ignore[assignment]  # replaces tuple.count on purpose
+
+
+type SeriesKey = tuple[str, str]
+# (bucket index, count, sum, min, max)
+type Partial = tuple[int, int, float, float, float]
+
+
+def bucket_step(span_ms: int, buckets: int) -> int:
+    """Return the smallest round width that splits `span_ms` into at most `buckets`."""
+    width = -(-span_ms // buckets)
+    for step in STEPS_MS:
+        if step >= width:
+            return step
+    return -(-width // WEEK_MS) * WEEK_MS
+
+
+class Grid(NamedTuple):
+    """Buckets of `step` ms from `origin` (aligned to the epoch) covering [low, high)."""
+
+    origin: int
+    step: int
+    low: int
+    high: int
+
+    @classmethod
+    def choose(cls, low: int, high: int, buckets: int) -> Grid:
+        """Return the grid of at most `buckets` buckets over [low, high).
+
+        The round width of `bucket_step` fits unless the range straddles its
+        grid lines badly; then the next few widths are tried, and at last a
+        grid of whole hours from the hour `low` falls in.
+        """
+        step = bucket_step(high - low, buckets)
+        for _ in range(3):
+            origin = low - low % step
+            if -(-(high - origin) // step) <= buckets:
+                return cls(origin, step, low, high)
+            step = next((s for s in STEPS_MS if s > step), step + WEEK_MS)
+        origin = low - low % HOUR_MS
+        step = -(-(high - origin) // (buckets * HOUR_MS)) * HOUR_MS
+        return cls(origin, step, low, high)
+
+    def start_of(self, index: int) -> datetime:
+        """Return when bucket `index` starts (the first is cut at `low`)."""
+        return from_ms(max(self.origin + index * self.step, self.low))
+
+
+def raw_partials(
+    conn: sqlite3.Connection, ids: tuple[int, int], grid: Grid, low: int, high: int
+) -> list[Partial]:
+    """Aggregate the readings of one series in [low, high) into the grid's buckets."""
+    return conn.execute(
+        _RAW_BUCKETS,
+        {
+            "origin": grid.origin,
+            "step": grid.step,
+            "device": ids[0],
+            "metric": ids[1],
+            "low": low,
+            "high": high,
+        },
+    ).fetchall()
+
+
+def merge(grid: Grid, parts: Iterable[Partial]) -> list[Bucket]:
+    """Combine partial aggregates of the same bucket; return buckets in time order."""
+    merged: dict[int, list[float]] = {}
+    for index, count, total, low, high in parts:
+        if (found := merged.get(index)) is None:
+            merged[index] = [count, total, low, high]
+        else:
+            found[0] += count
+            found[1] += total
+            found[2] = min(found[2], low)
+            found[3] = max(found[3], high)
+    return [
+        Bucket(grid.start_of(index), low, total / count, high, int(count))
+        for index, (count, total, low, high) in sorted(merged.items())
+    ]
+
+
+def series_ids(conn: sqlite3.Connection, key: SeriesKey) -> tuple[int, int] | None:
+    """Return (device id, metric id) of a series, None if either is unknown."""
+    row = conn.execute(_SERIES_IDS, key).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def downsample(
+    conn: sqlite3.Connection,
+    series: Sequence[SeriesKey],
+    start: datetime,
+    end: datetime,
+    buckets: int = DEFAULT_BUCKETS,
+) -> dict[SeriesKey, list[Bucket]]:
+    """Return at most `buckets` buckets of each series in [start, end).
+
+    Every requested series is a key of the answer; one without readings in
+    the range (or unknown) has an empty list. Raises ValueError for fewer
+    than one bucket or times without a timezone.
+    """
+    if buckets < 1:
+        raise ValueError("buckets must be at least 1")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone aware")
+    low, high = to_ms(start), to_ms(end)
+    answer: dict[SeriesKey, list[Bucket]] = {}
+    if high <= low:
+        return {(key, metric): [] for key, metric in series}
+    grid = Grid.choose(low, high, buckets)
+    for key, metric in series:
+        ids = series_ids(conn, (key, metric))
+        answer[(key, metric)] = (
+            [] if ids is None else merge(grid, raw_partials(conn, ids, grid, low, high))
+        )
+    return answer
+
+
+_SERIES = """
+SELECT devices.id, metrics.id, devices.device_key, metrics.name, devices.name,
+       devices.location
+FROM devices CROSS JOIN metrics ORDER BY devices.device_key, metrics.name"""
+_EDGE = (
+    "SELECT measured_at, label_id FROM readings "
+    "WHERE device_id = ? AND metric_id = ? ORDER BY measured_at {} LIMIT 1"
+)
+_FIRST = _EDGE.format("ASC")
+_LAST = _EDGE.format("DESC")
+_COUNT = "SELECT count(*) FROM readings WHERE device_id = ? AND metric_id = ?"
+
+
+def list_series(conn: sqlite3.Connection) -> list[SeriesInfo]:
+    """Return every series that holds readings, by device key and metric."""
+    units = {
+        label_id: unit or None
+        for label_id, unit in conn.execute("SELECT id, unit FROM labels")
+    }
+    found = []
+    for device_id, metric_id, key, metric, name, location in conn.execute(
+        _SERIES
+    ).fetchall():
+        ids = (device_id, metric_id)
+        first = conn.execute(_FIRST, ids).fetchone()
+        if first is None:
+            continue
+        last = conn.execute(_LAST, ids).fetchone()
+        count = conn.execute(_COUNT, ids).fetchone()[0]
+        found.append(
+            SeriesInfo(
+                key,
+                metric,
+                name,
+                location,
+                units.get(last[1]),
+                from_ms(first[0]),
+                from_ms(last[0]),
+                count,
+            )
+        )
+    return found
