@@ -239,3 +239,34 @@ async def test_a_good_poll_ends_the_retry_streak_and_removes_stale_devices(
         for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id)
         for _, key in device.identifiers
     } == {DEVICE}
+
+
+async def test_a_replay_after_an_outage_keeps_its_time_and_only_then(
+    coordinator: _Coordinator, freezer: FrozenDateTimeFactory
+) -> None:
+    coordinator.mirror([_reading(20.0, NOW)])
+    coordinator.delivery_stopped()
+    freezer.tick(timedelta(minutes=3))
+    # A poll during the outage stores the newest value.
+    coordinator.mirror([_reading(22.0, NOW + timedelta(minutes=2))])
+    coordinator.delivery_resumed()
+    # The source replays what it could not push: both keep their device time.
+    coordinator.mirror(
+        [
+            _reading(21.0, NOW + timedelta(minutes=1)),
+            _reading(22.0, NOW + timedelta(minutes=2)),
+        ]
+    )
+    # A live reading closes the window: a time going back again is a clock step.
+    coordinator.mirror([_reading(23.0, NOW + timedelta(minutes=3))])
+    coordinator.mirror([_reading(24.0, NOW + timedelta(minutes=1, seconds=30))])
+
+    assert [(r.value, r.measured_at) for r in await _stored(coordinator)] == [
+        (20.0, NOW),
+        (21.0, NOW + timedelta(minutes=1)),
+        (22.0, NOW + timedelta(minutes=2)),
+        (23.0, NOW + timedelta(minutes=3)),
+        # Retimed to the receive time, a millisecond after the reading stored there.
+        (24.0, NOW + timedelta(minutes=3, milliseconds=1)),
+    ]
+    assert coordinator.readings_retimed == 1

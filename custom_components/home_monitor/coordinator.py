@@ -103,6 +103,11 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         self._known_devices: dict[str, DeviceRecord] = {}
         self._series: dict[tuple[str, Metric], _Series] = {}
         self._clock_logged: dict[str, datetime] = {}
+        # Per series, the newest time stored before push delivery stopped. A reading
+        # between it and the newest time stored since is a late delivery (the source
+        # replaying what it could not send), not a clock that went back.
+        self._late_floor: dict[tuple[str, Metric], datetime] = {}
+        self._delivering = True
         self.readings_mirrored = 0
         self.readings_retimed = 0
         # Health figures: the current run of failed updates and the last good one.
@@ -191,6 +196,10 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
             and (not reading.device_time or reading.measured_at == series.seen_at)
         ):
             return None
+        if self._late(key, reading, series):
+            return reading
+        if self._delivering:
+            self._late_floor.pop(key, None)
         stored = reading
         if reading.device_time and (
             reading.measured_at > now + CLOCK_FUTURE_TOLERANCE
@@ -202,6 +211,30 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
             reading.measured_at, reading.value, stored.measured_at
         )
         return stored
+
+    def _late(
+        self, key: tuple[str, Metric], reading: Reading, series: _Series | None
+    ) -> bool:
+        """Tell whether a reading is one the source delivers late, after an outage."""
+        floor = self._late_floor.get(key)
+        return (
+            floor is not None
+            and series is not None
+            and reading.device_time
+            and floor <= reading.measured_at < series.stored_at
+        )
+
+    @callback
+    def delivery_stopped(self) -> None:
+        """Note that push delivery stopped; what the source replays later keeps its time."""
+        if self._delivering:
+            self._delivering = False
+            self._late_floor = {key: s.stored_at for key, s in self._series.items()}
+
+    @callback
+    def delivery_resumed(self) -> None:
+        """Note that push delivery is back; live readings end each series' late window."""
+        self._delivering = True
 
     def _record_retimed(self, reading: Reading, now: datetime) -> None:
         """Keep the device time of a retimed reading; log it once an hour per device."""
@@ -220,8 +253,9 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         if last is None or now - last >= CLOCK_LOG_INTERVAL:
             self._clock_logged[reading.device_key] = now
             LOGGER.warning(
-                "%s reported %s for a reading taken at %s; storing it at the time "
-                "Home Assistant received it (further ones are logged hourly)",
+                "%s sent a reading timed %s, received at %s, which its clock cannot "
+                "have taken; storing it at the time Home Assistant received it "
+                "(further ones are logged hourly)",
                 reading.device_key,
                 reading.measured_at.isoformat(),
                 now.isoformat(),

@@ -90,3 +90,36 @@ async def test_v1_clock_stepped_back_loses_nothing(
         and r.device_key.endswith(bridge.sensor(0).uniqueid_prefix[:23])
     ]
     assert values[-3:] == [21.0, 22.0, 23.0]
+
+
+async def test_events_replayed_after_an_outage_keep_their_time(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, loaded_v2: MockConfigEntry
+) -> None:
+    """Events the bridge replays on reconnecting are late, not from a wrong clock."""
+    coordinator = loaded_v2.runtime_data.coordinator
+    bridge.home.clock.advance(30)
+    bridge.set_value(1, "temperature", 19.7)
+    sent = bridge.events.sent_events
+    await wait_for(hass, lambda: bridge.events.sent_events == sent)
+    await poll(hass, 1)
+    # The stream cannot come back for now: the coordinator polls instead.
+    bridge.fail(503, count=10**6, path="/eventstream")
+    bridge.drop_streams()
+    await wait_for(hass, lambda: coordinator.polling)
+    bridge.home.clock.advance(60)
+    bridge.set_value(0, "temperature", 21.5)  # missed: only a replay brings it
+    missed = bridge.sensor(0).changed["temperature"]
+    bridge.home.clock.advance(60)
+    bridge.set_value(0, "temperature", 22.0)
+    latest = bridge.sensor(0).changed["temperature"]
+    await poll(hass, 11)  # the fallback poll stores 22.0
+    bridge.clear_faults()  # the reconnect replays both events after the last one seen
+    await wait_for(hass, lambda: bridge.events.open_streams == 1, within=15)
+    await wait_for(hass, lambda: not coordinator.polling, within=15)
+    await poll(hass, 1)
+
+    stored = [(r.measured_at, r.value) for r in temperatures(loaded_v2, bridge)]
+    assert (missed, 21.5) in stored
+    assert stored.count((latest, 22.0)) == 1
+    assert [value for _, value in stored].count(22.0) == 1
+    assert coordinator.readings_retimed == 0

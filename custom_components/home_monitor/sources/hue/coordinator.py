@@ -5,10 +5,10 @@
   updates merged) and, in one pass per change, the checked value the entity shows and
   the reading the store gets. When the stream drops, the sensor types are polled every
   poll interval until aiohue has reconnected it, then read once more to resync; polled
-  resources are applied the same way.
+  resources are applied the same way, and what the bridge replays then keeps its time.
 - v1: `/api/<key>/sensors` is polled every poll interval, never the whole configuration.
-Every request runs under the shared retry policy, bounded by the cycle's deadline. Every
-value parsed goes to `mirror`, which decides what is new.
+Requests run under the shared retry policy, bounded by the cycle's deadline; `mirror`
+decides which parsed value is new.
 """
 
 from __future__ import annotations
@@ -116,8 +116,7 @@ class HueCoordinator(HomeMonitorCoordinator):
         self._values: dict[str, Value] = {}
         self._warned: set[str] = set()
         self._pending: list[Reading] = []
-        self.stream_connected = False
-        self.stream_dead = False
+        self.stream_connected = self.stream_dead = False
         self.polling = v1
         self.needs_resync = False
         self.in_cycle = False
@@ -311,12 +310,14 @@ class HueCoordinator(HomeMonitorCoordinator):
     def _on_connection(self, event_type: EventType, _: Any = None) -> None:
         """Follow the stream: poll while it is down, resync once it is back."""
         if event_type is EventType.DISCONNECTED:
+            self.delivery_stopped()
             self.stream_connected = False
             self.polling = True
             self._disconnects += 1
             self._record_stream(RetryOutcome.RETRYING)
             self._start_polling()
             return
+        self.delivery_resumed()
         self.stream_connected = True
         self.polling = False
         if event_type is EventType.RECONNECTED:
@@ -339,6 +340,7 @@ class HueCoordinator(HomeMonitorCoordinator):
     @callback
     def _on_stream_ended(self, err: BaseException | None) -> None:
         """Poll from now on; a later good poll restarts the stream."""
+        self.delivery_stopped()
         self.stream_connected = False
         self.stream_dead = True
         self.polling = True
