@@ -19,6 +19,7 @@ from ..const import LOGGER
 from ..retry import BackoffPolicy
 from .maintenance import Work
 from .records import EventItem, StoreSettings, StoreStatus, describe, is_lock_error
+from .rollups import restart_backfill
 from .rows import Catalog, RowSource, Tally, insert_events, write_rows
 from .salvage import salvage
 from .schema import (
@@ -104,6 +105,7 @@ class Database:
             detail["salvage_error"] = describe(salvage_err)
         else:
             detail |= found.as_detail()
+            restart_backfill(opened.conn)  # roll up what was copied in
             self.status.readings_salvaged += found.readings
             self.status.readings_lost += found.lost
         LOGGER.error(

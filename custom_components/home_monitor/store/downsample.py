@@ -13,6 +13,7 @@ import sqlite3
 from typing import NamedTuple
 
 from .records import from_ms, to_ms
+from .rollups import DECODED, backfill_position, covered, rollup_partials
 
 SECOND_MS = 1000
 MINUTE_MS = 60 * SECOND_MS
@@ -28,26 +29,15 @@ STEPS_MS = (
 )  # fmt: skip
 DEFAULT_BUCKETS = 500
 
-# The stored value as a float (see `records.encode_value`): an integer holds
-# mantissa * 10 + decimals. SQLite's % and / truncate toward zero, so the
-# decimals are taken as ((v % 10) + 10) % 10 to stay right for negative values.
-_DIGITS = "((value % 10) + 10) % 10"
-_POWER = (
-    f"CASE {_DIGITS} WHEN 0 THEN 1.0 WHEN 1 THEN 10.0 WHEN 2 THEN 100.0 "
-    "WHEN 3 THEN 1e3 WHEN 4 THEN 1e4 WHEN 5 THEN 1e5 WHEN 6 THEN 1e6 "
-    "WHEN 7 THEN 1e7 WHEN 8 THEN 1e8 ELSE 1e9 END"
-)
-DECODED = (
-    f"CASE WHEN typeof(value) = 'integer' "
-    f"THEN ((value - {_DIGITS}) / 10) / {_POWER} ELSE value END"
-)
-
 _RAW_BUCKETS = f"""
 SELECT (measured_at - :origin) / :step, count(*), sum(v), min(v), max(v)
 FROM (SELECT measured_at, {DECODED} AS v FROM readings
       WHERE device_id = :device AND metric_id = :metric
         AND measured_at >= :low AND measured_at < :high)
 GROUP BY 1 ORDER BY 1"""  # noqa: S608 - constant text
+_FIRST_AT = (
+    "SELECT min(measured_at) FROM readings WHERE device_id = ? AND metric_id = ?"
+)
 _SERIES_IDS = """
 SELECT devices.id, metrics.id FROM devices, metrics
 WHERE devices.device_key = ? AND metrics.name = ?"""
@@ -141,6 +131,38 @@ def raw_partials(
     ).fetchall()
 
 
+def series_partials(
+    conn: sqlite3.Connection,
+    ids: tuple[int, int],
+    grid: Grid,
+    position: tuple[int, int, int] | None,
+) -> list[Partial]:
+    """Aggregate one series into the grid's buckets, from rollups where they fit.
+
+    Buckets of whole hours on whole hours take the rollups of the whole hours
+    inside the range, from the series' first reading on (hours before it may
+    still hold rollups of purged readings until the next write), and the
+    readings of the cut hours at both ends. Other grids, and series the
+    backfill has not reached yet, read the readings.
+    """
+    low, high = grid.low, grid.high
+    if grid.step % HOUR_MS or grid.origin % HOUR_MS:
+        return raw_partials(conn, ids, grid, low, high)
+    (first,) = conn.execute(_FIRST_AT, ids).fetchone()
+    if first is None or first >= high:
+        return []
+    low = max(low, first)
+    hours_low = -(-low // HOUR_MS) * HOUR_MS
+    hours_high = high - high % HOUR_MS
+    if hours_high <= hours_low or not covered(position, ids, hours_high):
+        return raw_partials(conn, ids, grid, low, high)
+    return [
+        *raw_partials(conn, ids, grid, low, hours_low),
+        *rollup_partials(conn, ids, grid.origin, grid.step, (hours_low, hours_high)),
+        *raw_partials(conn, ids, grid, hours_high, high),
+    ]
+
+
 def merge(grid: Grid, parts: Iterable[Partial]) -> list[Bucket]:
     """Combine partial aggregates of the same bucket; return buckets in time order."""
     merged: dict[int, list[float]] = {}
@@ -186,10 +208,13 @@ def downsample(
     if high <= low:
         return {(key, metric): [] for key, metric in series}
     grid = Grid.choose(low, high, buckets)
+    position = backfill_position(conn)
     for key, metric in series:
         ids = series_ids(conn, (key, metric))
         answer[(key, metric)] = (
-            [] if ids is None else merge(grid, raw_partials(conn, ids, grid, low, high))
+            []
+            if ids is None
+            else merge(grid, series_partials(conn, ids, grid, position))
         )
     return answer
 
@@ -204,7 +229,6 @@ _EDGE = (
 )
 _FIRST = _EDGE.format("ASC")
 _LAST = _EDGE.format("DESC")
-_COUNT = "SELECT count(*) FROM readings WHERE device_id = ? AND metric_id = ?"
 
 
 def list_series(conn: sqlite3.Connection) -> list[SeriesInfo]:
@@ -214,6 +238,7 @@ def list_series(conn: sqlite3.Connection) -> list[SeriesInfo]:
         for label_id, unit in conn.execute("SELECT id, unit FROM labels")
     }
     found = []
+    position = backfill_position(conn)
     for device_id, metric_id, key, metric, name, location in conn.execute(
         _SERIES
     ).fetchall():
@@ -222,7 +247,10 @@ def list_series(conn: sqlite3.Connection) -> list[SeriesInfo]:
         if first is None:
             continue
         last = conn.execute(_LAST, ids).fetchone()
-        count = conn.execute(_COUNT, ids).fetchone()[0]
+        origin = first[0] - first[0] % HOUR_MS
+        span = last[0] + 1 - origin
+        whole = Grid(origin, -(-span // HOUR_MS) * HOUR_MS, first[0], last[0] + 1)
+        count = sum(part[1] for part in series_partials(conn, ids, whole, position))
         found.append(
             SeriesInfo(
                 key,

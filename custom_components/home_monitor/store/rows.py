@@ -13,6 +13,7 @@ import sqlite3
 
 from ..models import DeviceRecord, Reading
 from .records import EPOCH, DeviceItem, EventItem, Item, ReadingsItem, encode_value
+from .rollups import HOUR_MS, Hour, note_hours, refresh
 
 type LabelKey = tuple[str, str, str, str]
 
@@ -176,17 +177,9 @@ class Catalog:
     ) -> int:
         device_id: int = conn.execute(
             _UPSERT_DEVICE,
-            (
-                record.device_key,
-                record.source,
-                record.name,
-                record.model,
-                record.manufacturer,
-                record.location,
-                now_ms,
-                now_ms,
-            ),
-        ).fetchone()[0]
+            (record.device_key, record.source, record.name, record.model,
+             record.manufacturer, record.location, now_ms, now_ms),
+        ).fetchone()[0]  # fmt: skip
         self._device_ids[record.device_key] = device_id
         return device_id
 
@@ -245,9 +238,8 @@ def reading_rows(
 ) -> Iterator[list[Row]]:
     """Yield readings rows in queue order, in chunks, applying device notes as they come.
 
-    Each chunk is built in well under a millisecond; `executemany` then
-    releases the GIL around every row it steps, so the event loop never waits
-    long for the writer.
+    A chunk takes well under a millisecond to build; `executemany` then lets
+    go of the GIL around every row it steps, so the event loop never waits long.
     """
     ids_of = catalog.ids
     touched = tally.touched
@@ -293,6 +285,7 @@ def reading_rows(
 type RowSource = Callable[[sqlite3.Connection, int, Tally], Iterator[list[Row]]]
 
 _TOUCH_DEVICE = "UPDATE devices SET last_seen = ?, active = 1 WHERE id = ?"
+MAINTAIN_ROLLUPS = True  # in the same transactions; the benchmark turns it off
 
 
 def write_rows(
@@ -304,16 +297,19 @@ def write_rows(
     max_events: int,
     now_ms: int,
 ) -> tuple[Tally, int]:
-    """Insert rows, device updates and events in the open transaction.
+    """Insert rows, device updates, events and the rollups in the open transaction.
 
     Returns the batch's tally (`moved` filled in) and how many readings were new.
     """
     tally = Tally()
     inserted = 0
+    hours: set[Hour] | None = set() if MAINTAIN_ROLLUPS else None
     for rows in source(conn, now_ms, tally):
-        new, moved = insert_rows(conn, rows)
+        new, moved = insert_rows(conn, rows, hours)
         inserted += new
         tally.moved += moved
+    if hours is not None:
+        refresh(conn, hours)
     catalog.write_dirty(conn, now_ms)
     if tally.touched:
         conn.executemany(_TOUCH_DEVICE, [(now_ms, device) for device in tally.touched])
@@ -322,13 +318,17 @@ def write_rows(
     return tally, inserted
 
 
-def insert_rows(conn: sqlite3.Connection, rows: list[Row]) -> tuple[int, int]:
+def insert_rows(
+    conn: sqlite3.Connection, rows: list[Row], hours: set[Hour] | None = None
+) -> tuple[int, int]:
     """Insert rows; return how many were new and how many of those were moved.
 
     The same value at a taken (device, metric, time) key is a repeat and is
     ignored. A different value there is not lost: it goes to the next free
-    millisecond after the key (see `_move`).
+    millisecond after the key (see `_move`). Their hours are added to `hours`.
     """
+    if hours is not None:
+        note_hours(hours, rows)
     whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
     inserted = 0
     if whole:
@@ -344,17 +344,19 @@ def insert_rows(conn: sqlite3.Connection, rows: list[Row]) -> tuple[int, int]:
     moved = 0
     for row in rows:
         (stored,) = conn.execute(_VALUE_AT, row[:3]).fetchone()
-        if stored != row[3] and _move(conn, row):
+        if stored != row[3] and (at := _move(conn, row)) is not None:
             moved += 1
+            if hours is not None:
+                hours.add((row[0], row[1], at - at % HOUR_MS))
     return inserted + moved, moved
 
 
-def _move(conn: sqlite3.Connection, row: Row) -> bool:
+def _move(conn: sqlite3.Connection, row: Row) -> int | None:
     """Store a row whose key holds another value at the next free millisecond.
 
     Walks the run of taken milliseconds after the key; meeting the same value
-    on the way means the row was moved there before (a replay), so it is not
-    stored again. Returns whether it was stored.
+    on the way means it was moved there before (a replay), and it is not stored
+    again. Returns the time it was stored at, None if it was not.
     """
     device, metric, at, value = row[:4]
     while True:
@@ -363,14 +365,14 @@ def _move(conn: sqlite3.Connection, row: Row) -> bool:
             if when != at + 1:
                 break
             if stored == value:
-                return False
+                return None
             at = when
         else:
             if len(taken) == _WALK:
                 continue
         break
     conn.execute(INSERT_READING, (device, metric, at + 1, value, *row[4:]))
-    return True
+    return at + 1
 
 
 def insert_events(

@@ -26,6 +26,7 @@ import sqlite3
 from urllib.parse import quote
 
 from .records import SchemaTooNewError, StoreError, is_corruption
+from .rollups import MIGRATION as ROLLUPS_MIGRATION
 
 _V1 = (
     """CREATE TABLE metrics (
@@ -92,7 +93,11 @@ _V3 = (
         requested_at INTEGER NOT NULL)""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Hourly rollups of every series, kept by the writer; an existing file's
+# readings are rolled up after this migration, a step per write (see rollups).
+_V4 = ROLLUPS_MIGRATION
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 LATEST_VERSION = len(MIGRATIONS)
 
 # How long SQLite itself waits for a lock before reporting "database is locked";

@@ -1,0 +1,230 @@
+"""Hourly rollups: count, sum, min and max of every series in every hour.
+
+Long-range queries read these instead of the readings (a year of a series is
+8,760 rows instead of 105,120 at five minutes). They are kept exact by
+recomputing whole hours from the readings, never by adding deltas, so a
+reading ignored as a repeat, one moved to a later millisecond, a relabel (the
+label is not part of the key) or a replayed spool cannot count twice:
+
+- The writer notes the (series, hour) of every row it offers (`note_hours`)
+  and recomputes those hours at the end of the same transaction (`refresh`).
+- A trigger notes the hour of every deleted reading (purges, salvage) in
+  `rollup_dirty`; the next write transaction recomputes it.
+- An existing file is rolled up after its migration by `backfill`, a bounded
+  step at the end of each write transaction that walks the readings in key
+  order; `rollup_backfill` holds where it is. Until a series has been passed,
+  queries read its readings instead (`covered`).
+
+Every function here runs inside a transaction the caller holds.
+"""
+
+from collections.abc import Iterable
+import sqlite3
+
+HOUR_MS = 3_600_000
+# Readings rolled up from old data per write transaction (about 50 ms).
+BACKFILL_READINGS = 50_000
+END_MS = 2**62
+
+type Hour = tuple[int, int, int]  # (device id, metric id, first ms of the hour)
+type Partial = tuple[int, int, float, float, float]  # (bucket, count, sum, min, max)
+
+# The stored value as a float (see `records.encode_value`): an integer holds
+# mantissa * 10 + decimals. SQLite's % and / truncate toward zero, so the
+# decimals are taken as ((v % 10) + 10) % 10 to stay right for negative values.
+_DIGITS = "((value % 10) + 10) % 10"
+_POWER = (
+    f"CASE {_DIGITS} WHEN 0 THEN 1.0 WHEN 1 THEN 10.0 WHEN 2 THEN 100.0 "
+    "WHEN 3 THEN 1e3 WHEN 4 THEN 1e4 WHEN 5 THEN 1e5 WHEN 6 THEN 1e6 "
+    "WHEN 7 THEN 1e7 WHEN 8 THEN 1e8 ELSE 1e9 END"
+)
+DECODED = (
+    f"CASE WHEN typeof(value) = 'integer' "
+    f"THEN ((value - {_DIGITS}) / 10) / {_POWER} ELSE value END"
+)
+
+
+def hour_of(column: str) -> str:
+    """Return SQL for the first millisecond of the hour of `column` (floored)."""
+    return f"{column} - (({column} % {HOUR_MS}) + {HOUR_MS}) % {HOUR_MS}"
+
+
+MIGRATION = (
+    """CREATE TABLE rollups (
+        device_id INTEGER NOT NULL,
+        metric_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        total REAL NOT NULL,
+        low REAL NOT NULL,
+        high REAL NOT NULL,
+        PRIMARY KEY (device_id, metric_id, hour)) WITHOUT ROWID""",
+    """CREATE TABLE rollup_dirty (
+        device_id INTEGER NOT NULL,
+        metric_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        PRIMARY KEY (device_id, metric_id, hour)) WITHOUT ROWID""",
+    """CREATE TRIGGER rollup_deleted AFTER DELETE ON readings BEGIN
+        INSERT OR IGNORE INTO rollup_dirty (device_id, metric_id, hour)
+        VALUES (old.device_id, old.metric_id, old.measured_at
+                - ((old.measured_at % 3600000) + 3600000) % 3600000);
+    END""",
+    # One row while old readings wait to be rolled up: the next key to do.
+    # A new file (no readings yet) has nothing to roll up.
+    """CREATE TABLE rollup_backfill (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        device_id INTEGER NOT NULL,
+        metric_id INTEGER NOT NULL,
+        measured_at INTEGER NOT NULL)""",
+    """INSERT INTO rollup_backfill SELECT 1, -1, -1, -4611686018427387904
+        WHERE EXISTS (SELECT 1 FROM readings)""",
+)
+
+_REBUILD = f"""
+INSERT OR REPLACE INTO rollups (device_id, metric_id, hour, count, total, low, high)
+SELECT :device, :metric, hour, count(*), sum(v), min(v), max(v)
+FROM (SELECT {hour_of("measured_at")} AS hour, {DECODED} AS v FROM readings
+      WHERE device_id = :device AND metric_id = :metric
+        AND measured_at >= :low AND measured_at < :high)
+GROUP BY hour"""  # noqa: S608 - constant text
+_ROLLED = """
+SELECT total(count) FROM rollups
+WHERE device_id = ? AND metric_id = ? AND hour >= ? AND hour < ?"""
+_NEXT_KEY = """
+SELECT device_id, metric_id, measured_at FROM readings
+WHERE (device_id, metric_id, measured_at) >= (?, ?, ?)
+ORDER BY device_id, metric_id, measured_at LIMIT 1"""
+_NTH_AFTER = """
+SELECT measured_at FROM readings
+WHERE device_id = ? AND metric_id = ? AND measured_at >= ?
+ORDER BY measured_at LIMIT 1 OFFSET ?"""
+_BUCKETS = """
+SELECT (hour - :origin) / :step, sum(count), sum(total), min(low), max(high)
+FROM rollups
+WHERE device_id = :device AND metric_id = :metric AND hour >= :low AND hour < :high
+GROUP BY 1 ORDER BY 1"""
+
+
+def note_hours(
+    hours: set[Hour], rows: Iterable[tuple[int, int, int, *tuple[object, ...]]]
+) -> None:
+    """Add the (series, hour) of readings rows to `hours`."""
+    hours.update([(row[0], row[1], row[2] - row[2] % HOUR_MS) for row in rows])
+
+
+def refresh(conn: sqlite3.Connection, hours: set[Hour]) -> None:
+    """Recompute the given hours and the dirty ones, then take a backfill step."""
+    dirty = conn.execute(
+        "SELECT device_id, metric_id, hour FROM rollup_dirty"
+    ).fetchall()
+    if dirty:
+        conn.executemany(
+            "DELETE FROM rollups WHERE device_id = ? AND metric_id = ? AND hour = ?",
+            dirty,
+        )
+        conn.execute("DELETE FROM rollup_dirty")
+        hours = hours.union(dirty)
+    for device, metric, low, high in _runs(sorted(hours)):
+        rebuild(conn, device, metric, low, high)
+    backfill(conn)
+
+
+def rebuild(
+    conn: sqlite3.Connection, device: int, metric: int, low: int, high: int
+) -> None:
+    """Recompute the rollups of one series' hours in [low, high) from its readings."""
+    conn.execute(
+        _REBUILD, {"device": device, "metric": metric, "low": low, "high": high}
+    )
+
+
+def _runs(hours: list[Hour]) -> Iterable[tuple[int, int, int, int]]:
+    """Yield (device, metric, low, high) for runs of consecutive sorted hours."""
+    run: list[int] | None = None
+    for device, metric, hour in hours:
+        if run is not None and (run[0], run[1], run[3]) == (device, metric, hour):
+            run[3] += HOUR_MS
+            continue
+        if run is not None:
+            yield run[0], run[1], run[2], run[3]
+        run = [device, metric, hour, hour + HOUR_MS]
+    if run is not None:
+        yield run[0], run[1], run[2], run[3]
+
+
+def backfill(conn: sqlite3.Connection, budget: int | None = None) -> bool:
+    """Roll up about `budget` more old readings; return True once all are done."""
+    budget = BACKFILL_READINGS if budget is None else budget
+    row = conn.execute(
+        "SELECT device_id, metric_id, measured_at FROM rollup_backfill"
+    ).fetchone()
+    if row is None:
+        return True
+    device, metric, at = row
+    while budget > 0:
+        found = conn.execute(_NEXT_KEY, (device, metric, at)).fetchone()
+        if found is None:
+            conn.execute("DELETE FROM rollup_backfill")
+            return True
+        device, metric, first = found
+        low = first - first % HOUR_MS
+        nth = conn.execute(_NTH_AFTER, (device, metric, low, budget)).fetchone()
+        high = END_MS if nth is None else max(nth[0] - nth[0] % HOUR_MS, low + HOUR_MS)
+        rebuild(conn, device, metric, low, high)
+        (done,) = conn.execute(_ROLLED, (device, metric, low, high)).fetchone()
+        budget -= max(int(done), 1)
+        at = high
+    conn.execute(
+        "UPDATE rollup_backfill SET device_id = ?, metric_id = ?, measured_at = ?",
+        (device, metric, at),
+    )
+    return False
+
+
+def restart_backfill(conn: sqlite3.Connection) -> None:
+    """Roll up every reading again, from the first (after readings were copied in)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO rollup_backfill VALUES (1, -1, -1, ?)", (-END_MS,)
+    )
+
+
+def backfill_position(conn: sqlite3.Connection) -> tuple[int, int, int] | None:
+    """Return the key the backfill has reached, None once it is done."""
+    try:
+        row = conn.execute(
+            "SELECT device_id, metric_id, measured_at FROM rollup_backfill"
+        ).fetchone()
+    except sqlite3.OperationalError:  # a file from before the rollups
+        return (-1, -1, -END_MS)
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def covered(
+    position: tuple[int, int, int] | None, ids: tuple[int, int], high: int
+) -> bool:
+    """Return whether the rollups of series `ids` are complete before `high`."""
+    return position is None or (ids[0], ids[1], high) <= position
+
+
+def rollup_partials(
+    conn: sqlite3.Connection,
+    ids: tuple[int, int],
+    origin: int,
+    step: int,
+    span: tuple[int, int],
+) -> list[Partial]:
+    """Aggregate the rollups of one series' whole hours in `span` into buckets.
+
+    `origin` and `step` must be whole hours.
+    """
+    return conn.execute(
+        _BUCKETS,
+        {
+            "origin": origin,
+            "step": step,
+            "device": ids[0],
+            "metric": ids[1],
+            "low": span[0],
+            "high": span[1],
+        },
+    ).fetchall()
