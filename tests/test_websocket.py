@@ -196,6 +196,28 @@ async def test_range_counts_back_from_now(
     assert abs(result["end"] - now) < 60_000
 
 
+async def test_a_time_without_zone_is_home_assistants(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    bridge: HueBridgeSimulator,
+    readings: MockConfigEntry,
+) -> None:
+    """`start` and `end` without a zone are in Home Assistant's time zone."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    reply = await _ask(
+        hass_ws_client,
+        hass,
+        type="home_monitor/history",
+        entity_ids=[_entity(hass, _key(bridge, 0), Metric.TEMPERATURE)],
+        start="2026-03-01T01:00:00",
+        end="2026-03-01 02:00",
+    )
+    assert reply["success"], reply
+    assert reply["result"]["start"] == START.timestamp() * 1000
+    assert reply["result"]["end"] == START.timestamp() * 1000 + 3_600_000
+    assert len(reply["result"]["series"][0]["points"]) == 12
+
+
 async def test_series_lists_what_can_be_picked(
     hass: HomeAssistant,
     hass_ws_client: WebSocketGenerator,
@@ -203,6 +225,9 @@ async def test_series_lists_what_can_be_picked(
     readings: MockConfigEntry,
 ) -> None:
     """Every Home Monitor measurement entity, with device, area, unit and span."""
+    registry = er.async_get(hass)
+    registry.async_get_or_create("sensor", "other", "x_temperature")
+    registry.async_get_or_create("sensor", DOMAIN, "no_device_temperature")
     reply = await _ask(hass_ws_client, hass, type="home_monitor/series")
     assert reply["success"], reply
     series = reply["result"]["series"]
@@ -216,6 +241,10 @@ async def test_series_lists_what_can_be_picked(
     assert temperature["count"] >= 264
     assert {s["metric"] for s in series} >= {"temperature", "illuminance", "motion"}
     assert all(s["device_id"] for s in series)
+    # Neither another integration's entity, nor one without a device, nor a health entity.
+    assert len(series) == len({(s["device_key"], s["metric"]) for s in series})
+    assert not any(s["metric"] in {"health", "x"} for s in series)
+    assert "sensor.home_monitor_no_device_temperature" not in by_entity
 
 
 @pytest.mark.parametrize(

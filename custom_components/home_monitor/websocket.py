@@ -96,9 +96,8 @@ def async_series_entries(hass: HomeAssistant) -> list[SeriesEntry]:
     areas = ar.async_get(hass)
     found: list[SeriesEntry] = []
     for entry in entities.entities.values():
-        if entry.platform != DOMAIN or entry.device_id is None:
-            continue
-        if (device := devices.async_get(entry.device_id)) is None:
+        device = devices.async_get(entry.device_id) if entry.device_id else None
+        if entry.platform != DOMAIN or device is None:
             continue
         for domain, device_key in device.identifiers:
             metric = entry.unique_id.removeprefix(f"{device_key}_")

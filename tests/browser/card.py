@@ -8,7 +8,9 @@ Hue temperatures and a PM2.5, compared with a week earlier) through the
 lovelace websocket API, and checks that the card draws one line per series (and
 one dashed line per series for the comparison), each with as many points as
 the store answers `home_monitor/history` for the card's range, that switching
-to 30 d asks the store again, and that the browser logged no error.
+to 30 d asks the store again, that hovering shows the values, that the card
+picker lists the card and its editor offers entities, devices, areas, the range
+and the comparison, and that the browser logged no error.
 `screenshots` seeds a year and two weeks and photographs the card at 7 d and 1 y in the light
 and the dark theme. Needs playwright and Debian's chromium (CHROMIUM).
 """
@@ -151,7 +153,9 @@ def check(hass: LiveHass) -> None:
         context = open_browser(playwright, hass)
         page = context.pages[0] if context.pages else context.new_page()
         page.on("console", on_console)
-        page.on("pageerror", lambda err: errors.append(f"page error: {err}"))
+        page.on(
+            "pageerror", lambda err: errors.append(f"page error: {err.stack or err}")
+        )
         sent: dict[int, str] = {}
 
         def on_websocket(ws: Any) -> None:
@@ -191,6 +195,10 @@ def check(hass: LiveHass) -> None:
         )
         verify(page, entities, drawn)
 
+        check_hover(page)
+        check_picker_and_editor(page)
+        log("hover values, the card picker entry and the editor: fine")
+
         page.locator(CARD).get_by_role("button", name="30 d").click()
         drawn = wait_drawn(page, 2 * len(entities), 30 * 86_400_000)
         verify(page, entities, drawn)
@@ -198,6 +206,58 @@ def check(hass: LiveHass) -> None:
         context.close()
     if errors:
         raise AssertionError("the browser logged errors:\n  " + "\n  ".join(errors))
+
+
+def check_hover(page: Page) -> None:
+    """Hovering a panel shows the time and each series' value with its unit."""
+    box = page.locator(CARD).locator("svg").first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    tooltip = page.locator(CARD).locator(".tooltip")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    text = tooltip.inner_text()
+    assert "°C" in text, text
+    assert "a week earlier" in text, text
+    page.mouse.move(0, 0)
+    tooltip.wait_for(state="hidden", timeout=5_000)
+
+
+PICKER = """async () => {
+  const hass = document.querySelector("home-assistant").hass;
+  const Card = customElements.get("home-monitor-history-card");
+  const listed = (window.customCards || []).find((c) => c.type === "home-monitor-history-card");
+  const stub = Card.getStubConfig(hass);
+  const editor = Card.getConfigElement();
+  editor.hass = hass;
+  editor.setConfig({ ...stub, range: "custom", start: "2026-01-01 00:00:00", end: "2026-02-01 00:00:00" });
+  // Inside Home Assistant's element, as in the card editor dialog: the form's selectors take
+  // the language and formats from contexts it provides.
+  document.querySelector("home-assistant").append(editor);
+  let form = null;
+  for (let i = 0; i < 100 && !form?.shadowRoot?.childElementCount; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    form = editor.querySelector("ha-form");
+  }
+  const names = (form?.schema || []).map((s) => s.name);
+  // A change in the form becomes the card's new config (a preset range drops start and end).
+  let changed = null;
+  editor.addEventListener("config-changed", (ev) => { changed = ev.detail.config; });
+  form.dispatchEvent(new CustomEvent("value-changed", { detail: { value: { ...form.data, range: "1y" } } }));
+  editor.remove();
+  return { listed: !!listed, stub, names, changed };
+}"""
+
+
+def check_picker_and_editor(page: Page) -> None:
+    """Check the card picker's entry, the stub config and the editor's form."""
+    found = page.evaluate(PICKER)
+    assert found["listed"], found
+    assert found["stub"]["entities"], found
+    assert found["stub"]["entities"][0].startswith("sensor."), found
+    for name in ("entities", "devices", "areas", "range", "start", "end", "compare"):
+        assert name in found["names"], found
+    changed = found["changed"]
+    assert changed == {"entities": found["stub"]["entities"], "range": "1y"}, found
 
 
 def verify(page: Page, entities: list[str], drawn: dict[str, Any]) -> None:

@@ -499,6 +499,26 @@ const STYLE = `
   .tooltip .when { color: var(--secondary-text-color); }
 `;
 
+/**
+ * Home Assistant loads its form elements only when an editor of its own needs them. Ask a
+ * built-in card for its editor, so `ha-form` and its selectors are defined before ours is
+ * made (properties set on an element not yet defined would hide the element's own).
+ */
+async function loadHaForm() {
+  if (customElements.get("ha-form")) return;
+  try {
+    const helpers = await window.loadCardHelpers?.();
+    const card = await helpers?.createCardElement({ type: "entities", entities: [] });
+    await card?.constructor?.getConfigElement?.();
+  } catch {
+    // Fall through: wait for the form below.
+  }
+  await Promise.race([
+    customElements.whenDefined("ha-form"),
+    new Promise((resolve) => setTimeout(resolve, 10_000)),
+  ]);
+}
+
 /** The visual editor: Home Assistant's own form and selectors. */
 class HomeMonitorHistoryCardEditor extends HTMLElement {
   setConfig(config) {
@@ -557,8 +577,10 @@ class HomeMonitorHistoryCardEditor extends HTMLElement {
     return schema;
   }
 
-  _render() {
+  async _render() {
     if (!this._hass || !this._config) return;
+    this._loading ??= loadHaForm();
+    await this._loading;
     if (!this._form) {
       this._form = document.createElement("ha-form");
       this._form.computeLabel = (s) =>
