@@ -148,6 +148,11 @@ class HomeMonitorHistoryCard extends HTMLElement {
     return this._hass;
   }
 
+  /** In a sections view: the full width by default, at least half of it. */
+  getGridOptions() {
+    return { columns: 12, min_columns: 6 };
+  }
+
   getCardSize() {
     return 2 + 4 * Math.max(1, this._groups().length);
   }
