@@ -33,24 +33,25 @@ from .report import print_verdict, write_docs
 from .schedule import make_plan
 
 
-def run_lives(work: Path, count: int, verdict: Verdict) -> list[float]:
-    """Run every life in turn; return the real times of the kills."""
-    kills: list[float] = []
+def run_lives(work: Path, count: int, verdict: Verdict) -> list[tuple[float, float]]:
+    """Run every life in turn; return each kill's window (burst start, kill), real time."""
+    kills: list[tuple[float, float]] = []
     for index in range(count):
         started = time.monotonic()
         with (work / f"life-{index}.log").open("w") as errors:
-            proc = subprocess.Popen(
+            proc = subprocess.Popen(  # noqa: S603 - this interpreter, our module
                 [sys.executable, "-m", "soak.life", str(work), str(index)],
                 stdout=subprocess.PIPE,
                 stderr=errors,
                 text=True,
             )
-            assert proc.stdout is not None
+            if proc.stdout is None:
+                raise RuntimeError("no pipe")
             killed = False
             for line in proc.stdout:
                 if line.startswith("SOAK-KILL"):
                     os.kill(proc.pid, signal.SIGKILL)
-                    kills.append(time.time())
+                    kills.append((float(line.split()[1]), time.time()))
                     killed = True
                 else:
                     print(line, end="")  # noqa: T201
@@ -88,8 +89,8 @@ def main() -> int:
     plan = make_plan(args.seed, args.days)
     (work / "plan.json").write_text(json.dumps(plan.as_json()))
     lives = plan.lives()
-    print(
-        f"== soak: {args.days:g} simulated days, seed {args.seed}, "  # noqa: T201
+    print(  # noqa: T201
+        f"== soak: {args.days:g} simulated days, seed {args.seed}, "
         f"{len(lives)} lives of Home Assistant, work folder {work}"
     )
     print("fault schedule (offset from the start, kind, duration):")  # noqa: T201

@@ -151,8 +151,7 @@ class FaultRunner:
             str(seconds),
             stdout=asyncio.subprocess.PIPE,
         )
-        assert self._lock.stdout is not None
-        line = await self._lock.stdout.readline()
+        line = await self._lock.stdout.readline() if self._lock.stdout else b""
         if line.strip() != b"locked":
             self.notes.append("the lock holder could not take the lock")
 

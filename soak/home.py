@@ -78,7 +78,7 @@ class SimulatedHome:
             self.amazon = AlexaSimulator.restore(state["amazon"], stall=5.0)
         # Periods start with the life (a new life after a restart or a kill too).
         self.next_period = clock.now
-        self.rand = random.Random(f"{seed}:{clock.now.isoformat()}")
+        self.rand = random.Random(f"{seed}:{clock.now.isoformat()}")  # noqa: S311
         self.served = ServedLog(served)
         self.bridge.events.on_served = self._hue_event
         self.bridge.on_response = self._hue_reply

@@ -128,8 +128,8 @@ class LagMonitor(threading.Thread):
 
 def rss_bytes() -> int:
     """Return the process's resident memory."""
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    pages = Path("/proc/self/statm").read_text(encoding="ascii").split()[1]
+    return int(pages) * os.sysconf("SC_PAGE_SIZE")
 
 
 def memory_sample(when: datetime, store_status: Any | None) -> dict[str, Any]:

@@ -27,8 +27,10 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
     out = [
         f"## {f['days']:g} days, seed {f['seed']} ({f['date']})",
         "",
-        f"Result: **{'FAIL' if verdict.failures else 'pass'}** in {f['wall_s']} s of wall "
-        f"time; {f['lives']} lives of Home Assistant, {f['kills']} kill(s).",
+        (
+            f"Result: **{'FAIL' if verdict.failures else 'pass'}** in {f['wall_s']} s of "
+            f"wall time; {f['lives']} lives of Home Assistant, {f['kills']} kill(s)."
+        ),
         "",
         "| check | figure |",
         "| --- | --- |",
@@ -37,8 +39,10 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
         out += [
             f"| readings served / stored (compared metrics) | {f['served']} / {f['stored']} |",
             f"| lost / duplicated | {f['lost']} / {f['duplicated']} |",
-            f"| lost within {f['kill_window_s']} s before a kill (allowed) | "
-            f"{f['lost_in_kill_window']} |",
+            (
+                f"| lost within {f['kill_window_s']} s before a kill (allowed) | "
+                f"{f['lost_in_kill_window']} |"
+            ),
             f"| largest file + WAL / size budget | {f['disk_max']:,} / {f['budget']:,} bytes |",
             f"| largest WAL / bound | {f['wal_max']:,} / {f['wal_bound']:,} bytes |",
             f"| log lines by level | {f['log_lines']} |",

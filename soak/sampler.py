@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 import importlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ DOMAIN = "home_monitor"
 
 def _size(path: Path) -> int:
     try:
-        return os.stat(path).st_size
+        return path.stat().st_size
     except FileNotFoundError:
         return 0
 

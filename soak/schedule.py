@@ -116,7 +116,7 @@ def make_plan(seed: int, days: float, now: datetime | None = None) -> Plan:
     day one. The first round also holds an HA restart, the last a kill, so a week's middle
     life lasts days (memory is judged after a life's first day).
     """
-    rand = random.Random(seed)
+    rand = random.Random(seed)  # noqa: S311 - a plan, not a secret
     now = now or datetime.now(UTC)
     # The simulated week ends about now, so every time in the file is in the past.
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=days)

@@ -85,8 +85,7 @@ class SimulatedTimers:
                 break
             if handle.cancelled():
                 continue
-            if due > self.clock.now:
-                self.clock.now = due
+            self.clock.now = max(self.clock.now, due)
             handle._run()  # noqa: SLF001
             handle.cancel()
             ran += 1
@@ -96,9 +95,9 @@ class SimulatedTimers:
 
 def utc(text: str) -> datetime:
     """Parse an ISO time (`Z` allowed) as UTC."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def to_ms(moment: datetime) -> int:
     """Return milliseconds since the epoch, as the store keeps times."""
-    return int(round(moment.timestamp() * 1000))
+    return round(moment.timestamp() * 1000)
