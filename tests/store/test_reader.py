@@ -110,7 +110,18 @@ def test_export_writes_a_complete_csv(filled: HistoryStore, tmp_path: Path) -> N
     with target.open(encoding="utf-8") as file:
         table = list(csv.reader(file))
     assert tuple(table[0]) == COLUMNS
-    assert table[1][2:] == [OTHER, OTHER, "", "amazon", "pm25", "0.0", "µg/m³"]
+    # ... and the current name and location.
+    assert table[1][2:] == [
+        OTHER,
+        OTHER,
+        "",
+        "amazon",
+        "pm25",
+        "0.0",
+        "µg/m³",
+        OTHER,
+        "",
+    ]
     assert table[2][7] == "0.5"
     assert len(table) == 11
     assert not list(tmp_path.glob(".*partial"))

@@ -11,6 +11,7 @@ import pytest
 
 from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
 from custom_components.home_monitor.store import StoreSettings, writer as writer_module
+from custom_components.home_monitor.store.schema import LATEST_VERSION
 
 from .conftest import StoreFactory
 from .helpers import (
@@ -166,7 +167,7 @@ def test_status_is_a_snapshot_without_sqlite(
     assert status.open
     assert status.wal
     assert status.journal_mode == "wal"
-    assert status.schema_version == 2
+    assert status.schema_version == LATEST_VERSION
     data = status.as_dict()
     assert data["path"] == str(db_path)
     assert data["moved_aside"] == []

@@ -18,6 +18,7 @@ from ..const import LOGGER
 from ..models import DeviceRecord, Reading
 from .database import wall_ms
 from .downsample import DEFAULT_BUCKETS, Bucket, SeriesInfo, downsample, list_series
+from .lifecycle import DeviceLifecycle, Presence, Rename, Ticket
 from .reader import HistoryReader
 from .records import (
     DeviceItem,
@@ -187,6 +188,7 @@ class HistoryStore:
         self._writer: Writer | None = None
         self._closed = False
         self._lock = threading.Lock()
+        self._lifecycle = DeviceLifecycle(self._status)
         self.reader = HistoryReader(path, self._status)
 
     @property
@@ -212,7 +214,11 @@ class HistoryStore:
             if self._writer is not None:
                 return
             writer = Writer(
-                self._path, self._status, self._intake, lambda: self._settings
+                self._path,
+                self._status,
+                self._intake,
+                lambda: self._settings,
+                self._lifecycle,
             )
             writer.start()
             writer.ready.wait()
@@ -238,6 +244,40 @@ class HistoryStore:
         """Queue a new or changed device record; later readings carry its name."""
         if not self._closed:
             self._intake.put(DeviceItem(record), 0)
+            self._lifecycle.devices_changed(self._intake.seq)
+
+    def rename_device(
+        self,
+        device_key: str,
+        name: str,
+        location: str | None,
+        *,
+        rewrite: bool = False,
+        total: int = 0,
+    ) -> Ticket:
+        """Queue a rename; with `rewrite` every past reading takes the new labels.
+
+        Never blocks. The ticket is done once the name is stored, or with
+        `rewrite` once every reading has been relabelled (`total` is about
+        how many there are, for the progress figure). A rewrite under way when
+        the store closes goes on at the next open.
+        """
+        return self._lifecycle_request(
+            Rename(device_key, name, location, rewrite, total)
+        )
+
+    def mark_removed(self, device_key: str, removed: bool = True) -> Ticket:
+        """Queue a mark that the device left Home Assistant (or came back); never blocks."""
+        return self._lifecycle_request(Presence(device_key, removed))
+
+    def _lifecycle_request(self, request: Rename | Presence) -> Ticket:
+        if self._closed:
+            ticket = Ticket()
+            ticket.finish(ok=False)
+            return ticket
+        ticket = self._lifecycle.submit(request)
+        self._intake.wake.set()
+        return ticket
 
     def record_event(self, kind: str, source: str, detail: Mapping[str, Any]) -> None:
         """Queue a row for the events table (retries, health transitions...)."""

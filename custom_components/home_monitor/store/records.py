@@ -41,6 +41,8 @@ DEFAULT_SPOOL_MAX_READINGS = 500_000
 DEFAULT_SIZE_BUDGET_BYTES = 1_000_000_000
 DEFAULT_EVENTS_MAX_ROWS = 10_000
 DEFAULT_EVENTS_MAX_AGE_DAYS = 90
+# A device whose source has not reported it for this many days is inactive.
+DEFAULT_INACTIVE_DAYS = 30
 
 
 def to_ms(when: datetime) -> int:
@@ -142,6 +144,7 @@ class StoreSettings:
     spool_max_readings: int = DEFAULT_SPOOL_MAX_READINGS
     events_max_rows: int = DEFAULT_EVENTS_MAX_ROWS
     events_max_age_days: int = DEFAULT_EVENTS_MAX_AGE_DAYS
+    inactive_days: int = DEFAULT_INACTIVE_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +195,9 @@ class StoreStatus:
     `readings_salvaged` and `readings_lost` what was copied from them and
     about how many readings their unreadable pages held. `quick_check` is what
     SQLite's quick check said of the file found at the last open ("ok", or the
-    damage that had it moved aside).
+    damage that had it moved aside). `relabel_pending` counts past readings
+    history rewrites (renames) have still to look at, `readings_relabelled`
+    those they changed since the store opened.
     """
 
     path: Path
@@ -220,6 +225,8 @@ class StoreStatus:
     readings_salvaged: int = 0
     readings_lost: int = 0
     events_dropped: int = 0
+    relabel_pending: int = 0
+    readings_relabelled: int = 0
     batches: int = 0
     purged: int = 0
     last_commit_at: datetime | None = None
@@ -251,7 +258,9 @@ class HistoryRow(NamedTuple):
     """One stored reading, with the device's name and location at the time.
 
     `received_delay` is the whole seconds from `measured_at` until the reading
-    reached the integration.
+    reached the integration. `name` and `location` are the labels the reading
+    was stored under; `current_name` and `current_location` what the device
+    is called, and where it is, now.
     """
 
     device_key: str
@@ -263,6 +272,8 @@ class HistoryRow(NamedTuple):
     source: str
     name: str
     location: str | None
+    current_name: str | None = None
+    current_location: str | None = None
 
     @property
     def received_at(self) -> datetime:
@@ -281,6 +292,8 @@ class HistoryRow(NamedTuple):
             "source": self.source,
             "name": self.name,
             "location": self.location,
+            "current_name": self.current_name,
+            "current_location": self.current_location,
         }
 
 
@@ -297,15 +310,55 @@ class StoredDevice:
     first_seen: datetime
     last_seen: datetime
     active: bool
+    removed: bool = False
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> StoredDevice:
-        """Build from a devices row (key, source, name, model, maker, place, times, active)."""
-        key, source, name, model, manufacturer, location, first, last, active = row
+        """Build from a devices row (key, source, name, model, maker, place, times, active, removed)."""
+        key, source, name, model, maker, location, first, last, active, removed = row
         return cls(
-            key, source, name, model, manufacturer, location,
-            from_ms(first), from_ms(last), bool(active),
+            key, source, name, model, maker, location,
+            from_ms(first), from_ms(last), bool(active), removed is not None,
         )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSummary:
+    """A device as `list_devices` shows it: its row and what its readings say.
+
+    `last_seen` is when its source last reported it (the newest reading's
+    arrival, or for a device without readings the last time its record came),
+    `last_reading_at` when its newest reading was taken.
+    """
+
+    id: int
+    device: StoredDevice
+    last_seen: datetime
+    readings: int
+    last_reading_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return plain data (times in ISO 8601)."""
+        device = self.device
+        return {
+            "id": self.id,
+            "device_key": device.device_key,
+            "source": device.source,
+            "model": device.model,
+            "manufacturer": device.manufacturer,
+            "name": device.name,
+            "location": device.location,
+            "first_seen": device.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "active": device.active,
+            "removed": device.removed,
+            "reading_count": self.readings,
+            "last_reading_at": (
+                None
+                if self.last_reading_at is None
+                else self.last_reading_at.isoformat()
+            ),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,7 +245,8 @@ def _sort(record: tuple[Value, ...], rowid: int, kind: int, found: Salvaged) -> 
     elif len(record) == 5 and shape[1:] == (int, str, str, str):
         found.events[rowid] = record[1:]
     elif (
-        len(record) in (9, 10) and shape[1:4] == (str,) * 3 and shape[6:9] == (int,) * 3
+        # 9 to 12 columns: schema 1, plus the maker (2), removed and seen times (3).
+        9 <= len(record) <= 12 and shape[1:4] == (str,) * 3 and shape[6:9] == (int,) * 3
     ):
         found.devices[rowid] = (*record, None)[1:10]
 

@@ -9,17 +9,17 @@ runs on the event loop.
 """
 
 from collections.abc import Callable, Iterator
-import os
 from pathlib import Path
 import sqlite3
-import sys
 import threading
 import time
 from typing import TYPE_CHECKING
 
 from ..const import LOGGER
 from .database import Database, wall_ms
+from .lifecycle import DeviceLifecycle
 from .maintenance import Maintenance
+from .priority import lower_priority
 from .records import DeviceItem, Item, ReadingsItem, StoreSettings, StoreStatus
 from .rows import Row, Tally, reading_rows
 from .spool import (
@@ -46,24 +46,6 @@ TXN_READINGS = 100_000
 SPOOL_TXN_READINGS = 50_000
 MAINTENANCE_INTERVAL_S = 300.0
 IDLE_CHECKPOINT_S = 30.0
-WRITER_NICENESS = 10
-
-
-def lower_priority() -> None:
-    """Make the calling thread yield the CPU to the event loop when both want it.
-
-    On Linux the nice value is per thread. Ten steps nicer, the writer still
-    gets a tenth of a contended core, far more than a home's readings need,
-    while Home Assistant's event loop runs first.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    thread = threading.get_native_id()
-    try:
-        nice = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + WRITER_NICENESS))
-    except OSError as err:  # pragma: no cover - not permitted in some sandboxes
-        LOGGER.debug("Could not lower the history writer's priority: %s", err)
 
 
 class Writer(threading.Thread):
@@ -75,8 +57,9 @@ class Writer(threading.Thread):
         status: StoreStatus,
         intake: Intake,
         settings: Callable[[], StoreSettings],
+        lifecycle: DeviceLifecycle,
     ) -> None:
-        """Write the file at `path` from `intake`, reporting into `status`."""
+        """Write the file at `path` from `intake` and `lifecycle`, into `status`."""
         super().__init__(name="home_monitor_history_writer", daemon=True)
         self._db = Database(path, status, settings)
         self._spool = Spool(settings().spool_max_readings)
@@ -87,6 +70,7 @@ class Writer(threading.Thread):
         self._status = status
         self._intake = intake
         self._settings = settings
+        self._lifecycle = lifecycle
         self._maintenance = Maintenance(self._db.transact)
         self._maintaining = False
         self._next_maintenance = 0.0
@@ -145,6 +129,8 @@ class Writer(threading.Thread):
             and now >= db.retry_at
         ):
             self._flush_events()  # the store's own events, written without delay
+        if not self._spool.count and now >= db.retry_at:  # renames, rewrite steps
+            self._lifecycle.run(db, self._handled, self._settings().inactive_days)
         self._intake.resolve(self._handled, ok=not self._spool.count)
         self._intake.answer_probes(self._db.probe)
         if stopping:
@@ -164,7 +150,8 @@ class Writer(threading.Thread):
         if self._spool.count:
             waits.append(db.retry_at - now)
         if db.conn is not None:
-            waits.append(0.0 if self._maintaining else self._next_maintenance - now)
+            busy = self._maintaining or self._lifecycle.busy
+            waits.append(0.0 if busy else self._next_maintenance - now)
             if db.wal_dirty:
                 waits.append(db.last_commit + IDLE_CHECKPOINT_S - now)
         self._intake.wake.wait(max(0.0, min(waits)))
@@ -219,6 +206,7 @@ class Writer(threading.Thread):
     def _finish(self) -> None:
         self._finish_spool()
         self._intake.release_all()
+        self._lifecycle.release()
 
     # The spool hand-off.
 
