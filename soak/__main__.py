@@ -15,10 +15,13 @@ import os
 from pathlib import Path
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+
+import certifi
 
 from .checks import (
     Verdict,
@@ -30,7 +33,25 @@ from .checks import (
     check_readings,
 )
 from .report import print_verdict, write_docs
-from .schedule import make_plan
+from .schedule import Plan, make_plan
+
+
+def private_ca_bundle(work: Path) -> None:
+    """Give the lives a copy of certifi's CA file (Home Assistant loads it at import).
+
+    Another job reinstalling the environment can rewrite the shared file while a life
+    starts; a private copy, checked once, cannot change under the soak.
+    """
+    copy = work / "cacert.pem"
+    for _ in range(10):
+        shutil.copyfile(certifi.where(), copy)
+        try:
+            ssl.create_default_context(cafile=str(copy))
+        except ssl.SSLError:
+            time.sleep(1)
+            continue
+        os.environ["REQUESTS_CA_BUNDLE"] = str(copy)
+        return
 
 
 def run_lives(work: Path, count: int, verdict: Verdict) -> list[tuple[float, float]]:
@@ -82,21 +103,31 @@ def main() -> int:
     )
     parser.add_argument("--no-docs", action="store_true", help="print only")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--recheck", type=Path, help="check a kept work folder again (no run)"
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    work = Path(tempfile.mkdtemp(prefix="home-monitor-soak."))
-    (work / "config").mkdir()
-    plan = make_plan(args.seed, args.days)
-    (work / "plan.json").write_text(json.dumps(plan.as_json()))
-    lives = plan.lives()
-    print(  # noqa: T201
-        f"== soak: {args.days:g} simulated days, seed {args.seed}, "
-        f"{len(lives)} lives of Home Assistant, work folder {work}"
-    )
-    print("fault schedule (offset from the start, kind, duration):")  # noqa: T201
-    print("\n".join(plan.describe()), flush=True)  # noqa: T201
     verdict = Verdict()
-    kills = run_lives(work, len(lives), verdict)
+    if args.recheck is not None:
+        work = args.recheck
+        plan = Plan.from_json(json.loads((work / "plan.json").read_text()))
+        kills = [tuple(k) for k in json.loads((work / "kills.json").read_text())]
+    else:
+        work = Path(tempfile.mkdtemp(prefix="home-monitor-soak."))
+        (work / "config").mkdir()
+        plan = make_plan(args.seed, args.days)
+        (work / "plan.json").write_text(json.dumps(plan.as_json()))
+        print(  # noqa: T201
+            f"== soak: {args.days:g} simulated days, seed {args.seed}, "
+            f"{len(plan.lives())} lives of Home Assistant, work folder {work}"
+        )
+        print("fault schedule (offset from the start, kind, duration):")  # noqa: T201
+        print("\n".join(plan.describe()), flush=True)  # noqa: T201
+        private_ca_bundle(work)
+        kills = run_lives(work, len(plan.lives()), verdict)
+        (work / "kills.json").write_text(json.dumps(kills))
+    lives = plan.lives()
     results = []
     for index in range(len(lives)):
         path = work / f"life-{index}.json"
@@ -104,7 +135,7 @@ def main() -> int:
             results.append(json.loads(path.read_text()))
     if len(results) == len(lives) and not verdict.failures:
         samples = [s for life in results for s in life["samples"]]
-        check_readings(verdict, work, kills)
+        check_readings(verdict, plan, work, kills)
         check_disk(verdict, samples)
         check_health(verdict, plan, samples)
         check_logs(verdict, plan, results)
@@ -118,8 +149,8 @@ def main() -> int:
                     f"life {life['life']}: SQLite on the event loop"
                 )
     verdict.figures.update(
-        seed=args.seed,
-        days=args.days,
+        seed=plan.seed,
+        days=plan.days,
         lives=len(lives),
         kills=len(kills),
         wall_s=round(time.monotonic() - started),
@@ -129,7 +160,7 @@ def main() -> int:
     print_verdict(plan, verdict)
     if not args.no_docs:
         write_docs(args.docs, plan, verdict)
-    if not args.keep:
+    if not args.keep and args.recheck is None:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if verdict.failures else 0
 

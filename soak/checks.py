@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 import sqlite3
@@ -81,8 +81,17 @@ def stored_keys(db: Path) -> list[tuple[str, str, int]]:
         conn.close()
 
 
+def near_fault(plan: Plan, at_ms: int) -> str:
+    """Return the fault a reading's time falls in (or up to 15 minutes after), if any."""
+    at = datetime.fromtimestamp(at_ms / 1000, UTC)
+    for fault in plan.faults:
+        if fault.start <= at <= fault.end + timedelta(minutes=15):
+            return fault.kind
+    return "no fault"
+
+
 def check_readings(
-    verdict: Verdict, work: Path, kills: list[tuple[float, float]]
+    verdict: Verdict, plan: Plan, work: Path, kills: list[tuple[float, float]]
 ) -> None:
     """Compare the served log with the store."""
     served: dict[tuple[str, str, int], float] = {}
@@ -113,9 +122,14 @@ def check_readings(
         lost_in_kill_window=len(in_window),
         kill_window_s=round(max((kill - burst for burst, kill in kills), default=0), 2),
     )
-    verdict.figures["lost_examples"] = [
-        list(k) for k in missing[:5] if k not in in_window
-    ]
+    lost = [key for key in missing if key not in in_window]
+    verdict.figures["lost_examples"] = [list(k) for k in lost[:5]]
+    verdict.figures["lost_by_fault"] = dict(
+        Counter(near_fault(plan, k[2]) for k in lost)
+    )
+    verdict.figures["duplicated_by_fault"] = dict(
+        Counter(near_fault(plan, k[2]) for k in extra)
+    )
     verdict.figures["duplicated_examples"] = [list(k) for k in extra[:5]]
     verdict.check(
         verdict.figures["lost"] == 0, f"{verdict.figures['lost']} reading(s) lost"
@@ -257,6 +271,7 @@ def check_memory(verdict: Verdict, lives: list[dict[str, Any]]) -> None:
             "life": life["life"],
             "hours": round(hours[-1]),
             "from_hour": round(warm),
+            "judged": hours[-1] + 1 >= MEMORY_JUDGED_HOURS,
         }
         for key in ("integration", "heap", "rss", "objects", "queued", "spooled"):
             if all(key in s for _, s in kept):

@@ -39,6 +39,8 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
         out += [
             f"| readings served / stored (compared metrics) | {f['served']} / {f['stored']} |",
             f"| lost / duplicated | {f['lost']} / {f['duplicated']} |",
+            f"| lost, by the fault they followed | {f['lost_by_fault'] or '-'} |",
+            f"| duplicated, by the fault they followed | {f['duplicated_by_fault'] or '-'} |",
             (
                 f"| lost within {f['kill_window_s']} s before a kill (allowed) | "
                 f"{f['lost_in_kill_window']} |"
