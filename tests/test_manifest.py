@@ -163,4 +163,5 @@ def test_each_source_has_translated_options() -> None:
             "retention_days",
             "size_budget_mb",
             "spool_max_readings",
+            "inactive_days",
         }

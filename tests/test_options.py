@@ -80,13 +80,19 @@ async def test_options_save_source_and_history_settings(
         entry,
         {
             CONF_POLL_INTERVAL: 30,
-            "history": {"retention_days": 365, "size_budget_mb": 500},
+            "history": {
+                "retention_days": 365,
+                "size_budget_mb": 500,
+                "inactive_days": 14,
+            },
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.options == {CONF_POLL_INTERVAL: 30}
-    expected = StoreSettings(retention_days=365, size_budget_bytes=500_000_000)
+    expected = StoreSettings(
+        retention_days=365, size_budget_bytes=500_000_000, inactive_days=14
+    )
     assert await async_get_settings(hass) == expected
     # The entry was reloaded with the new interval, and the store uses the settings.
     assert entry.runtime_data.coordinator.update_interval.total_seconds() == 30  # type: ignore[union-attr]
@@ -166,6 +172,7 @@ async def test_history_edits_survive_the_warning(
     assert shown["history"] == {
         "size_budget_mb": expected.size_budget_bytes // 1_000_000,
         "spool_max_readings": expected.spool_max_readings,
+        "inactive_days": expected.inactive_days,
         **submitted,
     }
     await _confirm(hass, result, shown)

@@ -14,6 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 from .card import async_register_card
 from .const import CONF_SOURCE, DOMAIN
 from .coordinator import HomeMonitorConfigEntry, HomeMonitorRuntime
+from .device_actions import async_setup_device_services
 from .entity import async_hand_over_store_entities
 from .health_checks import check_entry_data
 from .health_monitor import async_get_monitor
@@ -29,6 +30,7 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions, so automations validate even with no entry loaded."""
     async_setup_services(hass)
+    async_setup_device_services(hass)
     # The history card and its websocket commands.
     async_register_commands(hass)
     await async_register_card(hass)

@@ -41,6 +41,7 @@ HISTORY = "history"
 RETENTION_DAYS = "retention_days"
 SIZE_BUDGET_MB = "size_budget_mb"
 SPOOL_MAX_READINGS = "spool_max_readings"
+INACTIVE_DAYS = "inactive_days"
 MEGABYTE = 1_000_000
 
 
@@ -153,6 +154,9 @@ def _history_schema(settings: StoreSettings) -> vol.Schema:
             vol.Required(
                 SPOOL_MAX_READINGS, default=settings.spool_max_readings
             ): number_box(10_000, 10_000_000, "readings"),
+            vol.Required(INACTIVE_DAYS, default=settings.inactive_days): number_box(
+                1, 3650, "d"
+            ),
         }
     )
 
@@ -161,11 +165,13 @@ def _apply(settings: StoreSettings, history: Mapping[str, Any]) -> StoreSettings
     retention = history.get(RETENTION_DAYS)
     budget = history.get(SIZE_BUDGET_MB, settings.size_budget_bytes // MEGABYTE)
     spool = history.get(SPOOL_MAX_READINGS, settings.spool_max_readings)
+    inactive = history.get(INACTIVE_DAYS, settings.inactive_days)
     return replace(
         settings,
         retention_days=int(retention) if retention else None,
         size_budget_bytes=int(budget) * MEGABYTE,
         spool_max_readings=int(spool),
+        inactive_days=int(inactive),
     )
 
 

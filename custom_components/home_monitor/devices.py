@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, device_registry as dr
@@ -60,7 +60,7 @@ class DeviceRegistrySync:
 
         Returns the functions that stop listening.
         """
-        self._async_reconcile()
+        self._async_reconcile(present=True)
         return [
             self.hass.bus.async_listen(
                 dr.EVENT_DEVICE_REGISTRY_UPDATED, self._async_device_updated
@@ -74,8 +74,22 @@ class DeviceRegistrySync:
     def _async_device_updated(
         self, event: Event[dr.EventDeviceRegistryUpdatedData]
     ) -> None:
-        if event.data["action"] in ("create", "update"):
-            self._async_reconcile(event.data["device_id"])
+        data = event.data
+        if data["action"] == "remove":
+            self._async_removed(data["device"])
+        else:
+            # A created device may be one removed before and added again.
+            self._async_reconcile(data["device_id"], present=data["action"] == "create")
+
+    @callback
+    def _async_removed(self, device: dict[str, Any]) -> None:
+        """Mark a device removed from Home Assistant; the store keeps its history."""
+        if device.get("config_entry_id") != self.entry_id:
+            return
+        for domain, key in device.get("identifiers", ()):
+            if domain == DOMAIN:
+                self._sent.pop(key, None)
+                self.store.mark_removed(key)
 
     @callback
     def _async_area_updated(
@@ -85,8 +99,14 @@ class DeviceRegistrySync:
             self._async_reconcile()
 
     @callback
-    def _async_reconcile(self, device_id: str | None = None) -> None:
-        """Hand the store every device (or one) whose name or area changed."""
+    def _async_reconcile(
+        self, device_id: str | None = None, *, present: bool = False
+    ) -> None:
+        """Hand the store every device (or one) whose name or area changed.
+
+        With `present` the store also learns the devices are in Home Assistant
+        (again): one removed before keeps its id and history.
+        """
         registry = dr.async_get(self.hass)
         if device_id is not None:
             device = registry.async_get(device_id, include_child_devices=False)
@@ -108,6 +128,8 @@ class DeviceRegistrySync:
                     manufacturer=device.manufacturer,
                 )
             self._send(self._as_shown(base, device))
+            if present:
+                self.store.mark_removed(key, removed=False)
 
     def _as_shown(self, record: DeviceRecord, device: dr.DeviceEntry) -> DeviceRecord:
         """Return the record with HA's name and the name of the device's area."""

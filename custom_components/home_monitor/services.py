@@ -1,11 +1,16 @@
 """Actions on the history store: get_history and export_history.
 
+Both take a device, an area (every device Home Assistant has in it now), a
+measurement and a time span; each reading comes with the name and location
+it was stored under and the device's current ones.
+
 The schemas accept any value; the handlers check each one, so every mistake
 is answered with a translated `ServiceValidationError` (HTTP 400).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import errno
@@ -22,7 +27,11 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers import (
+    area_registry as ar,
+    config_validation as cv,
+    device_registry as dr,
+)
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, vol
@@ -35,6 +44,7 @@ from .store import HistoryStore, StoreError, export_csv
 SERVICE_GET_HISTORY = "get_history"
 SERVICE_EXPORT_HISTORY = "export_history"
 ATTR_DEVICE_ID = "device_id"
+ATTR_AREA = "area"
 ATTR_METRIC = "metric"
 ATTR_START = "start"
 ATTR_END = "end"
@@ -50,11 +60,14 @@ NAME_MAX = 255
 PATH_MAX = 4096
 # Errors that say the path itself is unusable, not that writing failed.
 BAD_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR})
+# Queries first wait this long at most for what is queued to be written.
+FRESH_WAIT_S = 5.0
 # Values quoted in messages are cut to this length.
 QUOTE_MAX = 100
 
 _QUERY_FIELDS = {
     vol.Optional(ATTR_DEVICE_ID): object,
+    vol.Optional(ATTR_AREA): object,
     vol.Optional(ATTR_METRIC): object,
     vol.Optional(ATTR_START): object,
     vol.Optional(ATTR_END): object,
@@ -64,11 +77,13 @@ EXPORT_HISTORY_SCHEMA = vol.Schema({**_QUERY_FIELDS, vol.Required(ATTR_PATH): ob
 
 
 def _quote(value: object) -> str:
+    """Return a value for a message, cut to QUOTE_MAX characters."""
     text = str(value)
     return text if len(text) <= QUOTE_MAX else f"{text[:QUOTE_MAX]}…"
 
 
-def _invalid(key: str, **placeholders: object) -> ServiceValidationError:
+def invalid_input(key: str, **placeholders: object) -> ServiceValidationError:
+    """Return the translated error for a refused input."""
     return ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key=key,
@@ -77,9 +92,10 @@ def _invalid(key: str, **placeholders: object) -> ServiceValidationError:
     )
 
 
-def _store(hass: HomeAssistant) -> HistoryStore:
+def open_store(hass: HomeAssistant) -> HistoryStore:
+    """Return the open history store, or refuse the call."""
     if (store := get_store(hass)) is None:
-        raise _invalid("store_not_open")
+        raise invalid_input("store_not_open")
     return store
 
 
@@ -91,14 +107,28 @@ def _device_key(hass: HomeAssistant, data: dict[str, Any]) -> str | None:
     )
     if device is not None and (key := device_key(device)) is not None:
         return key
-    raise _invalid("unknown_device", device_id=device_id)
+    raise invalid_input("unknown_device", device_id=device_id)
+
+
+def _area_keys(hass: HomeAssistant, data: dict[str, Any]) -> list[str] | None:
+    """Return the keys of the Home Monitor devices now in the area (id or name)."""
+    if (area := data.get(ATTR_AREA)) is None:
+        return None
+    areas = ar.async_get(hass)
+    found = None
+    if isinstance(area, str):
+        found = areas.async_get_area(area) or areas.async_get_area_by_name(area)
+    if found is None:
+        raise invalid_input("unknown_area", area=area)
+    devices = dr.async_entries_for_area(dr.async_get(hass), found.id)
+    return sorted({key for device in devices if (key := device_key(device))})
 
 
 def _metric(data: dict[str, Any]) -> str | None:
     if (metric := data.get(ATTR_METRIC)) is None:
         return None
     if not isinstance(metric, str) or metric not in METRICS:
-        raise _invalid("unknown_metric", metric=metric, metrics=", ".join(Metric))
+        raise invalid_input("unknown_metric", metric=metric, metrics=", ".join(Metric))
     return metric
 
 
@@ -106,7 +136,7 @@ def _time(data: dict[str, Any], key: str) -> datetime | None:
     if (value := data.get(key)) is None:
         return None
     if not isinstance(value, (str, datetime)):
-        raise _invalid("invalid_time", field=key, value=value)
+        raise invalid_input("invalid_time", field=key, value=value)
     try:
         parsed = cv.datetime(value)
         if parsed.tzinfo is None:
@@ -114,7 +144,7 @@ def _time(data: dict[str, Any], key: str) -> datetime | None:
         return dt_util.as_utc(parsed)
     except vol.Invalid, ValueError, TypeError, OverflowError:
         # Impossible dates, and times that leave the calendar once in UTC.
-        raise _invalid("invalid_time", field=key, value=value) from None
+        raise invalid_input("invalid_time", field=key, value=value) from None
 
 
 def _span(
@@ -126,7 +156,7 @@ def _span(
         if start is None:
             start = end - default_span if end - EARLIEST > default_span else EARLIEST
     if start is not None and end is not None and start >= end:
-        raise _invalid("invalid_time_range", start=start, end=end)
+        raise invalid_input("invalid_time_range", start=start, end=end)
     return start, end
 
 
@@ -153,11 +183,18 @@ def _limit(data: dict[str, Any]) -> int:
     value = data.get(ATTR_LIMIT, DEFAULT_LIMIT)
     limit = _whole_number(value)
     if limit is None or not 1 <= limit <= MAX_LIMIT:
-        raise _invalid("invalid_limit", value=value, max=MAX_LIMIT)
+        raise invalid_input("invalid_limit", value=value, max=MAX_LIMIT)
     return limit
 
 
-def _read_failed(err: Exception) -> HomeAssistantError:
+def fresh[T](store: HistoryStore, read: Callable[[], T]) -> T:
+    """Read after what is queued is in, names and areas included (blocking)."""
+    store.flush(FRESH_WAIT_S)
+    return read()
+
+
+def read_failed(err: Exception) -> HomeAssistantError:
+    """Return the translated error for a history file that could not be read."""
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key="history_read_failed",
@@ -171,6 +208,7 @@ class _Query:
 
     store: HistoryStore
     device_key: str | None
+    device_keys: list[str] | None
     metric: str | None
     start: datetime | None
     end: datetime | None
@@ -178,10 +216,11 @@ class _Query:
 
 def _query(call: ServiceCall, *, default_span: timedelta | None) -> _Query:
     data = dict(call.data)
-    store = _store(call.hass)
+    store = open_store(call.hass)
     device_key, metric = _device_key(call.hass, data), _metric(data)
+    device_keys = _area_keys(call.hass, data)
     start, end = _span(data, default_span=default_span)
-    return _Query(store, device_key, metric, start, end)
+    return _Query(store, device_key, device_keys, metric, start, end)
 
 
 async def _async_get_history(call: ServiceCall) -> ServiceResponse:
@@ -191,6 +230,8 @@ async def _async_get_history(call: ServiceCall) -> ServiceResponse:
     reader = query.store.reader
     try:
         rows = await hass.async_add_executor_job(
+            fresh,
+            query.store,
             partial(
                 reader.readings,
                 query.device_key,
@@ -198,10 +239,11 @@ async def _async_get_history(call: ServiceCall) -> ServiceResponse:
                 query.start,
                 query.end,
                 limit + 1,
-            )
+                device_keys=query.device_keys,
+            ),
         )
     except StoreError as err:
-        raise _read_failed(err) from err
+        raise read_failed(err) from err
     return {
         "readings": [row.as_dict() for row in rows[:limit]],
         "count": min(len(rows), limit),
@@ -212,14 +254,14 @@ async def _async_get_history(call: ServiceCall) -> ServiceResponse:
 def _export_path(hass: HomeAssistant, value: object) -> Path:
     """Return the absolute target path, checking its form (no file system access)."""
     if not isinstance(value, str) or not value.strip() or "\0" in value:
-        raise _invalid("export_path_invalid", path=repr(value))
+        raise invalid_input("export_path_invalid", path=repr(value))
     path = Path(value)
     if not path.is_absolute():
         path = Path(hass.config.path(value))
     if len(os.fsencode(path)) > PATH_MAX or any(
         len(os.fsencode(part)) > NAME_MAX for part in path.parts
     ):
-        raise _invalid("export_path_invalid", path=path)
+        raise invalid_input("export_path_invalid", path=path)
     return path
 
 
@@ -229,9 +271,9 @@ def _prepare_target(hass: HomeAssistant, path: Path) -> list[Path]:
     Returns the folders it created, deepest last.
     """
     if not hass.config.is_allowed_path(str(path)):
-        raise _invalid("export_path_not_allowed", path=path)
+        raise invalid_input("export_path_not_allowed", path=path)
     if path.is_dir():
-        raise _invalid("export_path_is_directory", path=path)
+        raise invalid_input("export_path_is_directory", path=path)
     missing = [folder for folder in path.parents if not folder.exists()]
     created: list[Path] = []
     try:
@@ -255,7 +297,7 @@ def _remove_folders(folders: list[Path]) -> None:
 
 def _export_error(path: Path, err: OSError) -> HomeAssistantError:
     if err.errno in BAD_PATH_ERRNOS:
-        return _invalid("export_path_invalid", path=path)
+        return invalid_input("export_path_invalid", path=path)
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key="export_failed",
@@ -266,6 +308,7 @@ def _export_error(path: Path, err: OSError) -> HomeAssistantError:
 def _write_export(hass: HomeAssistant, path: Path, query: _Query) -> int:
     """Prepare the target and write the export (blocking); undo created folders."""
     created = _prepare_target(hass, path)
+    query.store.flush(FRESH_WAIT_S)
     try:
         return export_csv(
             query.store.reader,
@@ -274,11 +317,12 @@ def _write_export(hass: HomeAssistant, path: Path, query: _Query) -> int:
             metric=query.metric,
             start=query.start,
             end=query.end,
+            device_keys=query.device_keys,
         )
     except (StoreError, OSError) as err:
         _remove_folders(created)
         if isinstance(err, StoreError):
-            raise _read_failed(err) from err
+            raise read_failed(err) from err
         raise _export_error(path, err) from err
 
 

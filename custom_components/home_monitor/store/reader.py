@@ -178,6 +178,8 @@ class HistoryReader:
                 device = StoredDevice.from_row(tuple(row))
                 newest = newest_reading(conn, device_id, metric_ids)
                 seen = max(seen_at or 0, newest[1]) if newest else seen_at
+                if seen is not None:  # readings can arrive just before the row
+                    seen = max(seen, row[6])
                 (count,) = conn.execute(
                     "SELECT count(*) FROM readings WHERE device_id = ?", (device_id,)
                 ).fetchone()
