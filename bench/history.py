@@ -31,12 +31,17 @@ import tempfile
 import time
 
 from custom_components.home_monitor.models import Metric, Reading
-from custom_components.home_monitor.store import HistoryStore, StoreSettings, rows
+from custom_components.home_monitor.store import (
+    HistoryStore,
+    StoreSettings,
+    rollups,
+    rows,
+)
 from custom_components.home_monitor.store.downsample import Grid, raw_partials
 from custom_components.home_monitor.store.records import from_ms, to_ms
 from custom_components.home_monitor.store.rollups import backfill
 from custom_components.home_monitor.store.rows import INSERT_READING
-from custom_components.home_monitor.store.schema import LATEST_VERSION, migrate
+from custom_components.home_monitor.store.schema import MIGRATIONS, migrate
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 365
@@ -80,7 +85,7 @@ def build_old_file(path: Path) -> int:
     """Write a year of the 40 series at the schema before the rollups; return readings."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
-    migrate(conn, LATEST_VERSION - 1)
+    migrate(conn, MIGRATIONS.index(rollups.MIGRATION))
     rng = random.Random(7)
     start = to_ms(START)
     conn.execute("BEGIN")

@@ -230,3 +230,21 @@ def test_times_are_utc(make_store: StoreFactory) -> None:
     key = (DEVICE, "temperature")
     (bucket,) = store.downsample([key], T0, T0 + HOUR)[key]
     assert bucket.start.tzinfo is UTC
+
+
+def test_long_ranges_add_up_days_hours_and_readings(make_store: StoreFactory) -> None:
+    store = make_store()
+    store.enqueue(
+        make_readings(
+            10 * 48, step=timedelta(minutes=30), value=lambda i: (i * 7919 % 1000) / 8
+        )
+    )
+    assert store.flush(10)
+    key = (DEVICE, "temperature")
+    # Cut hours at both ends, whole hours, then whole days (1-day buckets).
+    since = T0 + timedelta(hours=5, minutes=10)
+    until = T0 + timedelta(days=9, hours=7, minutes=50)
+    for buckets in (10, 30, 200):
+        found = store.downsample([key], since, until, buckets)[key]
+        assert_same(found, brute_force(store, key, since, until, buckets))
+    assert len(store.downsample([key], since, until, 10)[key]) == 10

@@ -12,7 +12,11 @@ import pytest
 from custom_components.home_monitor.models import Metric, Reading
 from custom_components.home_monitor.store import HistoryStore, StoreSettings, rollups
 from custom_components.home_monitor.store.records import decode_value, to_ms
-from custom_components.home_monitor.store.schema import LATEST_VERSION, migrate
+from custom_components.home_monitor.store.schema import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    migrate,
+)
 
 from .conftest import StoreFactory
 from .helpers import DEVICE, T0, database, make_readings
@@ -55,8 +59,38 @@ def brute_rollups(path: Path) -> Rolled:
     }
 
 
+def stored_days(path: Path) -> Rolled:
+    with database(path) as conn:
+        return {
+            (device, metric, day): (count, total, low, high)
+            for device, metric, day, count, total, low, high in conn.execute(
+                "SELECT * FROM rollup_days"
+            )
+        }
+
+
+def days_of(hours: Rolled) -> Rolled:
+    """Aggregate hourly rollups by day."""
+    days: dict[tuple[int, int, int], list[float]] = {}
+    for (device, metric, hour), (count, total, low, high) in hours.items():
+        key = (device, metric, hour - hour % 86_400_000)
+        if (day := days.get(key)) is None:
+            days[key] = [count, total, low, high]
+        else:
+            day[0] += count
+            day[1] += total
+            day[2] = min(day[2], low)
+            day[3] = max(day[3], high)
+    return {key: (int(c), t, lo, hi) for key, (c, t, lo, hi) in days.items()}
+
+
 def assert_rollups_exact(path: Path) -> None:
-    found, expected = stored_rollups(path), brute_rollups(path)
+    hours = brute_rollups(path)
+    assert_same(stored_rollups(path), hours)
+    assert_same(stored_days(path), days_of(hours))
+
+
+def assert_same(found: Rolled, expected: Rolled) -> None:
     assert found.keys() == expected.keys()
     for key, (count, total, low, high) in expected.items():
         assert found[key][0] == count
@@ -144,11 +178,15 @@ def test_purged_hours_leave_the_rollups(
     assert_rollups_exact(db_path)
 
 
-def _old_file(path: Path, series: int, per_series: int) -> None:
-    """Write a file at the schema before the rollups, with readings in it."""
+BEFORE_ROLLUPS = MIGRATIONS.index(rollups.MIGRATION)
+BEFORE_DAYS = MIGRATIONS.index(rollups.DAYS_MIGRATION)
+
+
+def _old_file(path: Path, series: int, per_series: int, version: int) -> None:
+    """Write a file at an older schema, with readings in it."""
     path.parent.mkdir(parents=True)
     conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, LATEST_VERSION - 1)
+    migrate(conn, version)
     conn.execute("INSERT INTO metrics (id, name) VALUES (1, 'temperature')")
     conn.execute(
         "INSERT INTO labels (id, source, name, location, unit) VALUES (1, 'hue', 'x', '', '°C')"
@@ -172,10 +210,14 @@ def _old_file(path: Path, series: int, per_series: int) -> None:
     conn.close()
 
 
+@pytest.mark.parametrize("version", [BEFORE_ROLLUPS, BEFORE_DAYS])
 def test_an_old_file_is_rolled_up_step_by_step(
-    make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_store: StoreFactory,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    version: int,
 ) -> None:
-    _old_file(db_path, series=3, per_series=2000)
+    _old_file(db_path, series=3, per_series=2000, version=version)
     monkeypatch.setattr(rollups, "BACKFILL_READINGS", 1500)
     store = make_store()
     assert store.status().schema_version == LATEST_VERSION

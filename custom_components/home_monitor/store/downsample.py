@@ -7,8 +7,8 @@ gaps. `list_series()` names every series that holds readings. Both run on the
 reader's connection and block: call them from an executor.
 """
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 import sqlite3
 from typing import NamedTuple
 
@@ -109,15 +109,13 @@ class Grid(NamedTuple):
         step = -(-(high - origin) // (buckets * HOUR_MS)) * HOUR_MS
         return cls(origin, step, low, high)
 
-    def start_of(self, index: int) -> datetime:
-        """Return when bucket `index` starts (the first is cut at `low`)."""
-        return from_ms(max(self.origin + index * self.step, self.low))
-
 
 def raw_partials(
     conn: sqlite3.Connection, ids: tuple[int, int], grid: Grid, low: int, high: int
 ) -> list[Partial]:
     """Aggregate the readings of one series in [low, high) into the grid's buckets."""
+    if low >= high:
+        return []
     return conn.execute(
         _RAW_BUCKETS,
         {
@@ -140,10 +138,10 @@ def series_partials(
     """Aggregate one series into the grid's buckets, from rollups where they fit.
 
     Buckets of whole hours on whole hours take the rollups of the whole hours
-    inside the range, from the series' first reading on (hours before it may
-    still hold rollups of purged readings until the next write), and the
-    readings of the cut hours at both ends. Other grids, and series the
-    backfill has not reached yet, read the readings.
+    inside the range (of whole days, for buckets of whole days), from the
+    series' first reading on (hours before it may still hold rollups of purged
+    readings until the next write), and the readings of the cut hours at both
+    ends. Other grids, and series the backfill has not reached, read readings.
     """
     low, high = grid.low, grid.high
     if grid.step % HOUR_MS or grid.origin % HOUR_MS:
@@ -156,28 +154,55 @@ def series_partials(
     hours_high = high - high % HOUR_MS
     if hours_high <= hours_low or not covered(position, ids, hours_high):
         return raw_partials(conn, ids, grid, low, high)
-    return [
-        *raw_partials(conn, ids, grid, low, hours_low),
-        *rollup_partials(conn, ids, grid.origin, grid.step, (hours_low, hours_high)),
-        *raw_partials(conn, ids, grid, hours_high, high),
-    ]
+    days_low = -(-hours_low // DAY_MS) * DAY_MS
+    days_high = hours_high - hours_high % DAY_MS
+    if grid.step % DAY_MS or grid.origin % DAY_MS or days_high <= days_low:
+        days_low = days_high = hours_high
+    parts = raw_partials(conn, ids, grid, low, hours_low)
+    for span, width in (
+        ((hours_low, days_low), HOUR_MS),
+        ((days_low, days_high), DAY_MS),
+        ((days_high, hours_high), HOUR_MS),
+    ):
+        if span[0] < span[1]:
+            rolled = rollup_partials(
+                conn, ids, grid.origin, grid.step, span, width=width
+            )
+            parts = join(parts, rolled)
+    return join(parts, raw_partials(conn, ids, grid, hours_high, high))
 
 
-def merge(grid: Grid, parts: Iterable[Partial]) -> list[Bucket]:
-    """Combine partial aggregates of the same bucket; return buckets in time order."""
-    merged: dict[int, list[float]] = {}
-    for index, count, total, low, high in parts:
-        if (found := merged.get(index)) is None:
-            merged[index] = [count, total, low, high]
-        else:
-            found[0] += count
-            found[1] += total
-            found[2] = min(found[2], low)
-            found[3] = max(found[3], high)
-    return [
-        Bucket(grid.start_of(index), low, total / count, high, int(count))
-        for index, (count, total, low, high) in sorted(merged.items())
+def join(before: list[Partial], after: list[Partial]) -> list[Partial]:
+    """Concatenate the buckets of two consecutive spans; one bucket may be in both."""
+    if before and after and before[-1][0] == after[0][0]:
+        (index, count, total, low, high), other = before[-1], after[0]
+        before[-1] = (
+            index,
+            count + other[1],
+            total + other[2],
+            min(low, other[3]),
+            max(high, other[4]),
+        )
+        after = after[1:]
+    before += after
+    return before
+
+
+def merge(grid: Grid, parts: list[Partial]) -> list[Bucket]:
+    """Return the buckets of partials in time order, one per bucket (the hot loop)."""
+    origin, step = grid.origin, grid.step
+    stamp = datetime.fromtimestamp
+    new = tuple.__new__
+    buckets = [
+        new(
+            Bucket,
+            (stamp((origin + index * step) / 1000, UTC), low, total / n, high, n),
+        )
+        for index, n, total, low, high in parts
     ]
+    if buckets and buckets[0].start < (first := from_ms(grid.low)):
+        buckets[0] = buckets[0]._replace(start=first)
+    return buckets
 
 
 def series_ids(conn: sqlite3.Connection, key: SeriesKey) -> tuple[int, int] | None:

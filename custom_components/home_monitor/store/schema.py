@@ -26,7 +26,10 @@ import sqlite3
 from urllib.parse import quote
 
 from .records import SchemaTooNewError, StoreError, is_corruption
-from .rollups import MIGRATION as ROLLUPS_MIGRATION
+from .rollups import (
+    DAYS_MIGRATION as ROLLUP_DAYS_MIGRATION,
+    MIGRATION as ROLLUPS_MIGRATION,
+)
 
 _V1 = (
     """CREATE TABLE metrics (
@@ -96,8 +99,9 @@ _V3 = (
 # Hourly rollups of every series, kept by the writer; an existing file's
 # readings are rolled up after this migration, a step per write (see rollups).
 _V4 = ROLLUPS_MIGRATION
+_V5 = ROLLUP_DAYS_MIGRATION
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 LATEST_VERSION = len(MIGRATIONS)
 
 # How long SQLite itself waits for a lock before reporting "database is locked";
