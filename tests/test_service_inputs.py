@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.const import DOMAIN, vol
 from custom_components.home_monitor.models import Metric
@@ -111,3 +115,156 @@ async def test_export_history_answers_junk_sanely(
     top = await hass.async_add_executor_job(lambda: {p.name for p in config.iterdir()})
     response = await _call(hass, "export_history", data)
     await hass.async_add_executor_job(_check_tree, config, top, response)
+
+
+# rename_device: every name is refused with a translated error or stored exactly.
+
+device_id = test_services.device_id
+# Quotes, an emoji with a joiner, right-to-left text with its direction marks.
+EXACT_NAMES = [
+    'The "big" O\'Brien sensor',
+    "Bébé 👩‍👧 room",
+    "\u200fغرفة المعيشة\u200e",
+    "x" * 100,
+]
+
+
+async def _rename(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN, "rename_device", data, blocking=True, return_response=True
+    )
+    assert response is not None
+    return dict(response)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("", "name_empty"),
+        ("   ", "name_empty"),
+        ("\t\n ", "name_empty"),
+        ("\u3000", "name_empty"),  # an ideographic space is whitespace too
+        (None, "name_empty"),
+        (42, "name_empty"),
+        (["Hall"], "name_empty"),
+        ("x" * 101, "name_too_long"),
+        ("two\nlines", "name_control_characters"),
+        ("tab\there", "name_control_characters"),
+        ("nul\0", "name_control_characters"),
+        ("del\x7f", "name_control_characters"),
+        ("c1\x85", "name_control_characters"),
+    ],
+)
+async def test_bad_names_are_refused(
+    hass: HomeAssistant, store: HistoryStore, device_id: str, name: object, key: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _rename(hass, device_id=device_id, name=name)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    assert "\n" not in str(err.value)
+    device = dr.async_get(hass).async_get(device_id)
+    assert device is not None
+    assert device.name_by_user is None
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"device_id": "nope", "name": "Hall"}, "unknown_device"),
+        ({"device_id": ["x"], "name": "Hall"}, "unknown_device"),
+        ({"name": "Hall", "rewrite_history": "perhaps"}, "invalid_rewrite_history"),
+        ({"name": "Hall", "rewrite_history": 2}, "invalid_rewrite_history"),
+    ],
+)
+async def test_bad_rename_calls_are_refused(
+    hass: HomeAssistant,
+    store: HistoryStore,
+    device_id: str,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _rename(hass, **{"device_id": device_id} | data)
+    assert err.value.translation_key == key
+
+
+async def test_a_device_of_another_integration_cannot_be_renamed(
+    hass: HomeAssistant, store: HistoryStore
+) -> None:
+    entry = MockConfigEntry(domain="other")
+    entry.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("other", "x")}, name="Lamp"
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await _rename(hass, device_id=device.id, name="Hall")
+    assert err.value.translation_key == "unknown_device"
+    renamed = dr.async_get(hass).async_get(device.id)
+    assert renamed is not None
+    assert renamed.name_by_user is None
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.mark.parametrize("name", EXACT_NAMES)
+async def test_names_are_stored_and_exported_exactly(
+    hass: HomeAssistant, store: HistoryStore, device_id: str, name: str
+) -> None:
+    response = await _rename(
+        hass, device_id=device_id, name=name, rewrite_history="true"
+    )
+    assert response["name"] == name
+    assert response["relabelled"] == 1999
+    device = dr.async_get(hass).async_get(device_id)
+    assert device is not None
+    assert device.name_by_user == name
+
+    rows = (
+        await hass.services.async_call(
+            DOMAIN,
+            "get_history",
+            {"device_id": device_id, "limit": 5},
+            blocking=True,
+            return_response=True,
+        )
+    )["readings"]  # type: ignore[index]
+    assert {(row["name"], row["current_name"]) for row in rows} == {(name, name)}
+
+    path = Path(hass.config.path("www", "names.csv"))
+    await hass.services.async_call(
+        DOMAIN,
+        "export_history",
+        {"path": str(path), "device_id": device_id},
+        blocking=True,
+    )
+    exported = await hass.async_add_executor_job(_read_csv, path)
+    assert len(exported) == 1999
+    assert {(row["name"], row["current_name"]) for row in exported} == {(name, name)}
+
+
+_names = st.one_of(_junk, st.text(max_size=120))
+
+
+@_SETTINGS
+@given(name=_names, rewrite=st.one_of(st.booleans(), _junk))
+async def test_rename_answers_junk_sanely(
+    hass: HomeAssistant, store: HistoryStore, device_id: str, name: Any, rewrite: Any
+) -> None:
+    response = await _call(
+        hass,
+        "rename_device",
+        {"device_id": device_id, "name": name, "rewrite_history": rewrite},
+    )
+    if response is not None:
+        assert isinstance(name, str)
+        assert response["name"] == name
+        assert response["complete"] is True
+        devices = {
+            device.device_key: device
+            for device in await hass.async_add_executor_job(store.reader.devices)
+        }
+        assert devices[test_services.DEVICE].name == name
