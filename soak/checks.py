@@ -309,4 +309,10 @@ def check_lag(verdict: Verdict, lives: list[dict[str, Any]]) -> None:
         lag_max_ms=round(lag[-1] * 1000, 1),
         lag_samples=len(lag),
     )
+    worst = sorted(
+        (tuple(w) for life in lives for w in life.get("lag_worst", [])), reverse=True
+    )[:3]
+    verdict.figures["lag_worst"] = [
+        f"{x * 1000:.0f} ms during {doing}" for x, doing in worst
+    ]
     verdict.check(p99 < 0.25, f"event-loop lag p99 {p99 * 1000:.0f} ms")

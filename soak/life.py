@@ -151,6 +151,7 @@ class Life:
             self.results.update(
                 end=CLOCK.now.isoformat(),
                 lag=[round(x, 5) for x in lag.samples],
+                lag_worst=[[round(x, 4), doing] for x, doing in lag.worst],
                 timers_fired=self.timers.fired,
                 emitted=self.home.emitted,
                 served=self.home.served.count,
@@ -182,6 +183,7 @@ class Life:
             limit = min(self.end, next_hour, events[0][0] if events else self.end)
             due = min(self.home.next_time(), self.timers.next_due() or limit)
             target = min(limit, max(due, CLOCK.now) + STEP)
+            self.lag.doing = f"step at {CLOCK.now.isoformat(timespec='seconds')}"
             self.home.run_until(target)
             self.timers.run_due(target)
             CLOCK.now = max(CLOCK.now, target)
@@ -197,11 +199,13 @@ class Life:
                     memory_sample(CLOCK.now, store.status() if store else None)
                 )
                 self.lag.pause(False)
+                self.lag.doing = "the hourly health report"
                 await self.sampler.sample("hourly", CLOCK.now)
                 self.home.amazon.reset_counts()  # the simulator's request log, not ours
 
     async def fault(self, what: str, kind: str) -> None:
         """Start or end a fault; look at health before and after."""
+        self.lag.doing = f"{what} of {kind}"
         if what == "start":
             await self.sampler.sample(f"before {kind}", CLOCK.now)
             await self.faults.start(kind)

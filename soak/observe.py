@@ -88,6 +88,9 @@ class LagMonitor(threading.Thread):
         self._stop = threading.Event()
         self._paused = threading.Event()
         self.samples: list[float] = []
+        # What the loop was doing (set by the soak's driver) and the worst lags seen in it.
+        self.doing = "start"
+        self.worst: list[tuple[float, str]] = []
 
     def pause(self, paused: bool) -> None:
         """Stop measuring while the soak itself holds the loop (its own checks)."""
@@ -118,7 +121,12 @@ class LagMonitor(threading.Thread):
             if not done.wait(30) or self._stop.is_set():
                 continue
             if not self._paused.is_set():
-                self.samples.append(arrived[0] - sent)
+                lag = arrived[0] - sent
+                self.samples.append(lag)
+                if len(self.worst) < 5 or lag > self.worst[-1][0]:
+                    self.worst = sorted([*self.worst, (lag, self.doing)], reverse=True)[
+                        :5
+                    ]
 
     def stop(self) -> None:
         """End the thread."""

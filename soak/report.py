@@ -50,6 +50,7 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
             f"| log lines by level | {f['log_lines']} |",
             f"| log bytes by level (total) | {f['log_bytes']} ({f['log_total']:,}) |",
             f"| event-loop lag p99 / max | {f.get('lag_p99_ms')} / {f.get('lag_max_ms')} ms |",
+            f"| worst lags | {'; '.join(f.get('lag_worst', [])) or '-'} |",
             f"| repairs raised | {', '.join(f.get('repairs_raised', [])) or 'none'} |",
         ]
         out += [
