@@ -15,7 +15,7 @@ directory on the same disk as the repository:
   the rollups save; ``list_series()`` on the same file;
 - ingest throughput from ``enqueue()`` to committed rows of 1,000,000
   readings of 40 series, with the rollups kept and without, on fresh files:
-  two interleaved runs of each, the best of each counts.
+  three interleaved runs of each, the best of each counts.
 """
 
 import argparse
@@ -56,7 +56,7 @@ QUERIES = 100
 WARMUP_QUERIES = 10
 RAW_YEAR_QUERIES = 3
 INGEST_READINGS = 1_000_000
-ROUNDS = 2
+ROUNDS = 3
 BURST = 1_000
 DAY_MS = 86_400_000
 

@@ -159,29 +159,52 @@ WHERE device_id = :device AND metric_id = :metric AND day >= :low AND day < :hig
 GROUP BY 1 ORDER BY 1"""
 
 
-def note_hours(
-    hours: set[Hour], rows: Sequence[tuple[int, int, int, *tuple[object, ...]]]
-) -> None:
-    """Add the (series, hour) of readings rows to `hours`.
+class Touched:
+    """The (series, hour) pairs a transaction's rows fall in.
 
-    Rows mostly arrive in time order, so a chunk spans an hour or two: then
-    every series in it gets every hour of the span (recomputing an hour it has
-    no reading in changes nothing), found by loops in C rather than per row.
+    Rows mostly arrive in time order, so a chunk of them spans an hour or
+    two: such a chunk is noted as its set of series and its span, found by
+    loops in C, and consecutive chunks of the same series join into one span.
+    Every series of a span gets every hour of it (recomputing an hour without
+    readings of the series changes nothing). Other chunks are noted row by row.
     """
-    if not rows:
-        return
-    times = list(map(_TIME_OF, rows))
-    low, high = min(times), max(times)
-    if high - low > SPAN_MS:
-        hours.update([(row[0], row[1], row[2] - row[2] % HOUR_MS) for row in rows])
-        return
-    span = range(low - low % HOUR_MS, high - high % HOUR_MS + 1, HOUR_MS)
-    for device, metric in set(map(_SERIES_OF, rows)):
-        hours.update([(device, metric, hour) for hour in span])
+
+    def __init__(self) -> None:
+        """Start with nothing noted."""
+        self.hours: set[Hour] = set()
+        self._spans: list[tuple[frozenset[tuple[int, int]], int, int]] = []
+
+    def note(self, rows: Sequence[tuple[int, int, int, *tuple[object, ...]]]) -> None:
+        """Note the series and hours of readings rows."""
+        if not rows:
+            return
+        times = list(map(_TIME_OF, rows))
+        low, high = min(times), max(times)
+        if high - low > SPAN_MS:
+            self.hours.update([(r[0], r[1], r[2] - r[2] % HOUR_MS) for r in rows])
+            return
+        series = frozenset(map(_SERIES_OF, rows))
+        low, high = low - low % HOUR_MS, high - high % HOUR_MS
+        spans = self._spans
+        if spans and spans[-1][0] == series and low <= spans[-1][2] + HOUR_MS:
+            last = spans[-1]
+            spans[-1] = (series, min(last[1], low), max(last[2], high))
+        else:
+            spans.append((series, low, high))
+
+    def runs(self) -> Iterable[tuple[int, int, int, int]]:
+        """Yield (device, metric, low, high) for runs of consecutive noted hours."""
+        hours = self.hours
+        for series, low, high in self._spans:
+            span = range(low, high + 1, HOUR_MS)
+            for device, metric in series:
+                hours.update([(device, metric, hour) for hour in span])
+        self._spans.clear()
+        return _runs(sorted(hours))
 
 
-def refresh(conn: sqlite3.Connection, hours: set[Hour]) -> None:
-    """Recompute the given hours and the dirty ones, then take a backfill step."""
+def refresh(conn: sqlite3.Connection, touched: Touched) -> None:
+    """Recompute the touched hours and the dirty ones, then take a backfill step."""
     dirty = conn.execute(
         "SELECT device_id, metric_id, hour FROM rollup_dirty"
     ).fetchall()
@@ -195,8 +218,8 @@ def refresh(conn: sqlite3.Connection, hours: set[Hour]) -> None:
             [(device, metric, hour - hour % DAY_MS) for device, metric, hour in dirty],
         )
         conn.execute("DELETE FROM rollup_dirty")
-        hours = hours.union(dirty)
-    for device, metric, low, high in _runs(sorted(hours)):
+        touched.hours.update(dirty)
+    for device, metric, low, high in touched.runs():
         rebuild(conn, device, metric, low, high)
     backfill(conn)
 

@@ -13,7 +13,7 @@ import sqlite3
 
 from ..models import DeviceRecord, Reading
 from .records import EPOCH, DeviceItem, EventItem, Item, ReadingsItem, encode_value
-from .rollups import HOUR_MS, Hour, note_hours, refresh
+from .rollups import Touched, refresh
 
 type LabelKey = tuple[str, str, str, str]
 
@@ -303,7 +303,7 @@ def write_rows(
     """
     tally = Tally()
     inserted = 0
-    hours: set[Hour] | None = set() if MAINTAIN_ROLLUPS else None
+    hours = Touched() if MAINTAIN_ROLLUPS else None
     for rows in source(conn, now_ms, tally):
         new, moved = insert_rows(conn, rows, hours)
         inserted += new
@@ -319,7 +319,7 @@ def write_rows(
 
 
 def insert_rows(
-    conn: sqlite3.Connection, rows: list[Row], hours: set[Hour] | None = None
+    conn: sqlite3.Connection, rows: list[Row], hours: Touched | None = None
 ) -> tuple[int, int]:
     """Insert rows; return how many were new and how many of those were moved.
 
@@ -328,7 +328,7 @@ def insert_rows(
     millisecond after the key (see `_move`). Their hours are added to `hours`.
     """
     if hours is not None:
-        note_hours(hours, rows)
+        hours.note(rows)
     whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
     inserted = 0
     if whole:
@@ -347,7 +347,7 @@ def insert_rows(
         if stored != row[3] and (at := _move(conn, row)) is not None:
             moved += 1
             if hours is not None:
-                hours.add((row[0], row[1], at - at % HOUR_MS))
+                hours.note([(row[0], row[1], at)])
     return inserted + moved, moved
 
 
