@@ -27,7 +27,7 @@ from syrupy.filters import props
 
 from custom_components.home_monitor import card
 from custom_components.home_monitor.const import DOMAIN
-from custom_components.home_monitor.models import Metric, Reading
+from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
 from custom_components.home_monitor.sources.hue.mapping import device_key
 from custom_components.home_monitor.store import HistoryReadError
 from tests.simulators.hue_bridge import HueBridgeSimulator
@@ -35,6 +35,7 @@ from tests.simulators.hue_bridge import HueBridgeSimulator
 from .hue.fixtures import SMALL_HOME
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
+OLD = "hue:0017880000ff:old-sensor"
 
 
 @pytest.fixture
@@ -78,6 +79,12 @@ async def readings(
         Reading(second, Metric.TEMPERATURE, 30.0 + i % 2, "°C", START + i * step)
         for step in [timedelta(hours=1)]
         for i in range(24)
+    )
+    # A sensor removed from Home Assistant keeps its history.
+    store.upsert_device(DeviceRecord(OLD, "hue", "Old hall sensor", location="Hall"))
+    store.enqueue(
+        Reading(OLD, Metric.TEMPERATURE, 18.0, "°C", START + i * timedelta(hours=1))
+        for i in range(6)
     )
     assert await hass.async_add_executor_job(store.flush, 10)
     return loaded_v2
@@ -162,14 +169,23 @@ async def test_history_by_device_area_and_store_key(
         hass,
         type="home_monitor/history",
         device_ids=[device.device_id],
-        series=[{"device_key": "hue:gone:sensor", "metric": "humidity"}],
+        series=[
+            {"device_key": OLD, "metric": "temperature"},
+            {"device_key": "hue:gone:sensor", "metric": "humidity"},
+        ],
         **window,
     )
     assert reply["success"], reply
     metrics = {s["metric"] for s in reply["result"]["series"]}
     assert {"temperature", "illuminance", "humidity"} <= metrics
-    gone = reply["result"]["series"][-1]
+    old, gone = reply["result"]["series"][-2:]
+    assert old["entity_id"] is None
+    assert old["name"] == "Old hall sensor temperature"
+    assert old["area_name"] == "Hall"
+    assert old["unit"] == "°C"
+    assert len(old["points"]) == 6
     assert gone["entity_id"] is None
+    assert gone["name"] == "hue:gone:sensor humidity"
     assert gone["points"] == []
 
 
@@ -240,7 +256,13 @@ async def test_series_lists_what_can_be_picked(
     assert temperature["first_at"] == START.timestamp() * 1000
     assert temperature["count"] >= 264
     assert {s["metric"] for s in series} >= {"temperature", "illuminance", "motion"}
-    assert all(s["device_id"] for s in series)
+    # The store's series no entity shows come last, by key.
+    (old,) = [s for s in series if s["entity_id"] is None]
+    assert series[-1] == old
+    assert old["device_key"] == OLD
+    assert old["device_name"] == "Old hall sensor"
+    assert old["count"] == 6
+    assert all(s["device_id"] for s in series[:-1])
     # Neither another integration's entity, nor one without a device, nor a health entity.
     assert len(series) == len({(s["device_key"], s["metric"]) for s in series})
     assert not any(s["metric"] in {"health", "x"} for s in series)

@@ -28,7 +28,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, vol
 from .history import get_store
 from .models import Metric
-from .store import StoreError
+from .store import SeriesInfo, StoreError
 
 DEFAULT_BUCKETS: Final = 500
 MAX_BUCKETS: Final = 1000
@@ -149,7 +149,14 @@ async def ws_series(
         return
     spans = {(s.device_key, s.metric): s for s in stored}
     answer = []
-    for entry in async_series_entries(hass):
+    entries = async_series_entries(hass)
+    # The store's series no entity shows (a device removed from Home Assistant keeps its
+    # history) come last, drawable by their key.
+    shown = {(entry.device_key, entry.metric) for entry in entries}
+    entries += [
+        _stored_entry(s) for s in stored if (s.device_key, s.metric) not in shown
+    ]
+    for entry in entries:
         item = entry.as_dict()
         span = spans.get((entry.device_key, entry.metric))
         item["first_at"] = _ms(span.first_at) if span else None
@@ -157,6 +164,22 @@ async def ws_series(
         item["count"] = span.count if span else 0
         answer.append(item)
     connection.send_result(msg["id"], {"series": answer})
+
+
+def _stored_entry(info: SeriesInfo) -> SeriesEntry:
+    """Return a series of the store that no entity shows, named as the store knows it."""
+    return SeriesEntry(
+        device_key=info.device_key,
+        metric=info.metric,
+        entity_id=None,
+        name=f"{info.name} {info.metric}",
+        device_id=None,
+        device_name=info.name,
+        area_id=None,
+        area_name=info.location,
+        unit=info.unit,
+        device_class=None,
+    )
 
 
 def _aware(value: Any) -> datetime:
@@ -221,6 +244,16 @@ async def ws_history(
         return
     keys = [(entry.device_key, entry.metric) for entry in chosen]
     try:
+        if any(entry.entity_id is None for entry in chosen):
+            # Series asked by key that no entity shows: name them as the store does.
+            stored = {
+                (s.device_key, s.metric): _stored_entry(s)
+                for s in await hass.async_add_executor_job(store.list_series)
+            }
+            chosen = [
+                stored.get((e.device_key, e.metric), e) if e.entity_id is None else e
+                for e in chosen
+            ]
         buckets = await hass.async_add_executor_job(
             store.downsample, keys, start, end, msg["buckets"]
         )

@@ -4,7 +4,8 @@
     python -m tests.browser.card screenshots DIR (script/screenshots)
 
 `check` seeds 24 days of history, logs in, saves a dashboard with the card (two
-Hue temperatures and a PM2.5, compared with a week earlier) through the
+Hue temperatures and a PM2.5 by entity, a removed sensor's temperature by its
+store key, compared with a week earlier) through the
 lovelace websocket API, and checks that the card draws one line per series (and
 one dashed line per series for the comparison), each with as many points as
 the store answers `home_monitor/history` for the card's range, that switching
@@ -37,11 +38,11 @@ FLAGS = [
 ]  # fmt: skip
 HASS = 'document.querySelector("home-assistant").hass'
 
-# What the card drew: per line its entity, whether it is the comparison, its points
+# What the card drew: per line its series, whether it is the comparison, its points
 # (M and L commands of its path), and the range and bucket count it asked for.
 DRAWN = """(card) => ({
   lines: [...card.shadowRoot.querySelectorAll("path.line")].map((p) => ({
-    entity: p.dataset.entity,
+    series: p.dataset.series,
     earlier: p.classList.contains("earlier"),
     points: (p.getAttribute("d").match(/[ML]/g) || []).length,
   })),
@@ -52,17 +53,27 @@ DRAWN = """(card) => ({
 })"""
 
 
-def pick_series(page: Page) -> list[str]:
-    """Two seeded Hue temperatures and the seeded PM2.5, from `home_monitor/series`."""
+def pick_series(page: Page) -> tuple[list[str], list[dict[str, str]]]:
+    """Return the seeded series from `home_monitor/series`.
+
+    Two Hue temperatures and a PM2.5 by entity id, and the old hall sensor's
+    temperature by its key (no entity shows it).
+    """
     series = page.evaluate(
         f'async () => (await {HASS}.callWS({{type: "home_monitor/series"}})).series'
     )
-    seeded = [s for s in series if s["count"] > 1000]
-    temperatures = [s["entity_id"] for s in seeded if s["metric"] == "temperature"][:2]
-    pm25 = [s["entity_id"] for s in seeded if s["metric"] == "pm25"][:1]
-    if len(temperatures) != 2 or not pm25:
+    seeded = [s for s in series if s["count"] > 100]
+    shown = [s for s in seeded if s["entity_id"]]
+    temperatures = [s["entity_id"] for s in shown if s["metric"] == "temperature"][:2]
+    pm25 = [s["entity_id"] for s in shown if s["metric"] == "pm25"][:1]
+    retired = [
+        {"device_key": s["device_key"], "metric": s["metric"]}
+        for s in seeded
+        if not s["entity_id"] and s["device_name"] == "Old hall sensor"
+    ]
+    if len(temperatures) != 2 or not pm25 or not retired:
         raise AssertionError(f"the seeded series are not all listed: {series}")
-    return [*temperatures, *pm25]
+    return [*temperatures, *pm25], retired
 
 
 DASHBOARD = "home-monitor"
@@ -129,16 +140,21 @@ def wait_drawn(page: Page, lines: int, range_ms: int | None = None) -> dict[str,
 
 
 def expected_points(
-    page: Page, entities: list[str], drawn: dict[str, Any]
+    page: Page,
+    entities: list[str],
+    keys: list[dict[str, str]],
+    drawn: dict[str, Any],
 ) -> dict[str, int]:
-    """Ask the store, as any client would, for the card's range; points per entity."""
+    """Ask the store, as any client would, for the card's range; points per series."""
     answer = page.evaluate(
-        f"""async ([entities, start, end, buckets]) => {HASS}.callWS({{
-            type: "home_monitor/history", entity_ids: entities,
+        f"""async ([entities, series, start, end, buckets]) => {HASS}.callWS({{
+            type: "home_monitor/history", entity_ids: entities, series,
             start: new Date(start).toISOString(), end: new Date(end).toISOString(), buckets}})""",
-        [entities, drawn["start"], drawn["end"], drawn["buckets"]],
+        [entities, keys, drawn["start"], drawn["end"], drawn["buckets"]],
     )
-    return {s["entity_id"]: len(s["points"]) for s in answer["series"]}
+    return {
+        f"{s['device_key']}|{s['metric']}": len(s["points"]) for s in answer["series"]
+    }
 
 
 def check(hass: LiveHass) -> None:
@@ -178,13 +194,14 @@ def check(hass: LiveHass) -> None:
         page.on("websocket", on_websocket)
         page.goto(f"{hass.base}/profile/general")
         page.wait_for_function(f"{HASS} && {HASS}.connected", timeout=60_000)
-        entities = pick_series(page)
+        entities, retired = pick_series(page)
         card = {"type": f"custom:{CARD}", "title": "History", "entities": entities,
-                "range": "7d", "compare": "week"}  # fmt: skip
+                "series": retired, "range": "7d", "compare": "week"}  # fmt: skip
+        lines = len(entities) + len(retired)
         save_dashboard(page, card)
         page.goto(f"{hass.base}/{DASHBOARD}/history")
         try:
-            drawn = wait_drawn(page, 2 * len(entities), 7 * 86_400_000)
+            drawn = wait_drawn(page, 2 * lines, 7 * 86_400_000)
         except Exception:
             if debug := os.environ.get("BROWSER_DEBUG_DIR"):
                 page.screenshot(path=Path(debug) / "failure.png")
@@ -193,15 +210,15 @@ def check(hass: LiveHass) -> None:
         log(
             f"the card drew {len(drawn['lines'])} lines at 7 d ({hass.elapsed():.0f} s)"
         )
-        verify(page, entities, drawn)
+        verify(page, entities, retired, drawn)
 
         check_hover(page)
         check_picker_and_editor(page)
         log("hover values, the card picker entry and the editor: fine")
 
         page.locator(CARD).get_by_role("button", name="30 d").click()
-        drawn = wait_drawn(page, 2 * len(entities), 30 * 86_400_000)
-        verify(page, entities, drawn)
+        drawn = wait_drawn(page, 2 * lines, 30 * 86_400_000)
+        verify(page, entities, retired, drawn)
         log(f"30 d: asked the store again, drew it ({hass.elapsed():.0f} s)")
         context.close()
     if errors:
@@ -254,29 +271,44 @@ def check_picker_and_editor(page: Page) -> None:
     assert found["listed"], found
     assert found["stub"]["entities"], found
     assert found["stub"]["entities"][0].startswith("sensor."), found
-    for name in ("entities", "devices", "areas", "range", "start", "end", "compare"):
+    for name in (
+        "entities",
+        "devices",
+        "areas",
+        "series",
+        "range",
+        "start",
+        "end",
+        "compare",
+    ):
         assert name in found["names"], found
     changed = found["changed"]
     assert changed == {"entities": found["stub"]["entities"], "range": "1y"}, found
 
 
-def verify(page: Page, entities: list[str], drawn: dict[str, Any]) -> None:
+def verify(
+    page: Page,
+    entities: list[str],
+    retired: list[dict[str, str]],
+    drawn: dict[str, Any],
+) -> None:
     """One line per series, with the store's number of points; a comparison line each."""
     main = [line for line in drawn["lines"] if not line["earlier"]]
     earlier = [line for line in drawn["lines"] if line["earlier"]]
-    assert [line["entity"] for line in main] == entities, drawn
-    assert [line["entity"] for line in earlier] == entities, drawn
-    expected = expected_points(page, entities, drawn)
+    expected = expected_points(page, entities, retired, drawn)
+    # Drawn by panel (one per unit), so in another order than asked.
+    assert sorted(line["series"] for line in main) == sorted(expected), drawn
+    assert sorted(line["series"] for line in earlier) == sorted(expected), drawn
     for line in main:
-        want = expected[line["entity"]]
+        want = expected[line["series"]]
         assert line["points"] == want, (
-            f"{line['entity']}: drew {line['points']} points, the store has {want}"
+            f"{line['series']}: drew {line['points']} points, the store has {want}"
         )
-        assert want > 100, f"{line['entity']}: only {want} buckets"
+        assert want > 100, f"{line['series']}: only {want} buckets"
     assert all(line["points"] > 100 for line in earlier), earlier
     log(
         "lines and points: "
-        + ", ".join(f"{line['entity']} {line['points']}" for line in main)
+        + ", ".join(f"{line['series']} {line['points']}" for line in main)
     )
 
 
@@ -289,7 +321,7 @@ def screenshots(hass: LiveHass, images: Path) -> None:
             page = context.pages[0] if context.pages else context.new_page()
             page.goto(f"{hass.base}/profile/general")
             page.wait_for_function(f"{HASS} && {HASS}.connected", timeout=60_000)
-            entities = pick_series(page)
+            entities, _ = pick_series(page)
             for range_, compare in (("7d", "year"), ("1y", None)):
                 card = {"type": f"custom:{CARD}", "title": "Living room and air quality",
                         "entities": entities, "range": range_}  # fmt: skip

@@ -8,7 +8,9 @@ days of readings of both Hue sensors' temperature and the first monitor's PM2.5
 and humidity: every 10 minutes over the last 15 days and around the same days
 a year earlier, hourly otherwise, with two days missing, as a sensor whose
 battery ran out would leave them. A year ago the rooms were cooler and dustier
-(old windows), so a comparison with a year earlier shows two lines.
+(old windows), so a comparison with a year earlier shows two lines. An old hall
+sensor, replaced three days ago and so no longer in Home Assistant, left its
+temperatures up to then.
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def write_states(hue_state: Path, amazon_state: Path) -> tuple[list[str], list[s
 def main(config: Path, hue_state: Path, amazon_state: Path, days: int) -> None:
     """Write the state files, then the history."""
     hue, amazon = write_states(hue_state, amazon_state)
+    # A sensor replaced three days ago: its device is gone from Home Assistant, its history
+    # stays in the store.
+    retired = hue[0].rsplit(":", 1)[0] + ":retired-hall-sensor"
     now = datetime.now(UTC)
     noise = random.Random(7)
     store = HistoryStore(config / STORE_DIRECTORY / STORE_FILENAME, StoreSettings())
@@ -116,6 +121,9 @@ def main(config: Path, hue_state: Path, amazon_state: Path, days: int) -> None:
         for index, key in enumerate(hue[:2]):
             store.upsert_device(DeviceRecord(key, "hue", f"Motion sensor {index + 1}"))
         store.upsert_device(DeviceRecord(amazon[0], "amazon", "Air Quality Monitor 1"))
+        store.upsert_device(
+            DeviceRecord(retired, "hue", "Old hall sensor", location="Hall")
+        )
         moments = list(times(now, days))
         for index, key in enumerate(hue[:2]):
             offset = -1.5 * index
@@ -129,6 +137,13 @@ def main(config: Path, hue_state: Path, amazon_state: Path, days: int) -> None:
                 )
                 for t in moments
             )
+        store.enqueue(
+            Reading(
+                retired, Metric.TEMPERATURE, indoor_temperature(t, 1, noise), "°C", t
+            )
+            for t in moments
+            if now - t > timedelta(days=3)
+        )
         store.enqueue(
             Reading(amazon[0], Metric.PM25, pm25(t, noise), "µg/m³", t) for t in moments
         )

@@ -105,8 +105,8 @@ class HomeMonitorHistoryCard extends HTMLElement {
   setConfig(config) {
     if (!config) throw new Error("Invalid configuration");
     const has = (key) => Array.isArray(config[key]) && config[key].length > 0;
-    if (!has("entities") && !has("devices") && !has("areas")) {
-      throw new Error("Pick at least one entity, device or area (entities, devices or areas)");
+    if (!has("entities") && !has("devices") && !has("areas") && !has("series")) {
+      throw new Error("Pick at least one entity, device or area (entities, devices, areas or series)");
     }
     const range = config.range ?? "7d";
     if (range !== "custom" && !(range in RANGES)) {
@@ -188,6 +188,8 @@ class HomeMonitorHistoryCard extends HTMLElement {
     for (const key of ["entities", "devices", "areas"]) {
       if (c[key]?.length) query[{ entities: "entity_ids", devices: "device_ids", areas: "area_ids" }[key]] = c[key];
     }
+    // Series by their store key: devices no longer in Home Assistant keep their history.
+    if (c.series?.length) query.series = c.series.map(({ device_key, metric }) => ({ device_key, metric }));
     if (c.metrics?.length) query.metrics = c.metrics;
     query.buckets = Math.max(1, Math.min(1000, Number(c.buckets) || 500));
     return query;
@@ -325,11 +327,11 @@ class HomeMonitorHistoryCard extends HTMLElement {
         const offset = start - this._compare.start;
         const shifted = earlier.points.map((p) => [p[0] + offset, ...p.slice(1)]);
         parts.push(
-          `<path class="line earlier" stroke="${stroke}" data-entity="${escapeHtml(series.entity_id ?? "")}" data-points="${shifted.length}" d="${this._line(shifted, bucketMs, x, y)}"/>`,
+          `<path class="line earlier" stroke="${stroke}" data-series="${escapeHtml(`${series.device_key}|${series.metric}`)}" data-points="${shifted.length}" d="${this._line(shifted, bucketMs, x, y)}"/>`,
         );
       }
       parts.push(
-        `<path class="line" stroke="${stroke}" data-entity="${escapeHtml(series.entity_id ?? "")}" data-points="${series.points.length}" d="${this._line(series.points, bucketMs, x, y)}"/>`,
+        `<path class="line" stroke="${stroke}" data-series="${escapeHtml(`${series.device_key}|${series.metric}`)}" data-points="${series.points.length}" d="${this._line(series.points, bucketMs, x, y)}"/>`,
       );
     }
     parts.push(`<line class="cursor" y1="${PAD.top}" y2="${PAD.top + plotH}" visibility="hidden"/>`);
@@ -537,6 +539,23 @@ class HomeMonitorHistoryCardEditor extends HTMLElement {
     else this._render();
   }
 
+  /** The store's series no entity shows any more (removed devices), to pick by key. */
+  async _loadStored() {
+    try {
+      const { series } = await this._hass.callWS({ type: "home_monitor/series" });
+      this._stored = series.filter((s) => !s.entity_id);
+    } catch {
+      this._stored = [];
+    }
+  }
+
+  /** The form's data: series as "device key|metric" strings for the select. */
+  _data(config) {
+    const data = { range: "7d", compare: "", ...config };
+    if (config.series) data.series = config.series.map((s) => `${s.device_key}|${s.metric}`);
+    return data;
+  }
+
   _schema() {
     const ours = { integration: "home_monitor" };
     const schema = [
@@ -563,6 +582,13 @@ class HomeMonitorHistoryCardEditor extends HTMLElement {
         },
       },
     ];
+    if (this._stored?.length || this._config.series?.length) {
+      const options = (this._stored ?? []).map((s) => ({
+        value: `${s.device_key}|${s.metric}`,
+        label: `${s.name}${s.area_name ? ` (${s.area_name})` : ""}`,
+      }));
+      schema.splice(4, 0, { name: "series", selector: { select: { multiple: true, options } } });
+    }
     if (this._config.range === "custom") {
       schema.push({ name: "start", selector: { datetime: {} } }, { name: "end", selector: { datetime: {} } });
     }
@@ -584,7 +610,7 @@ class HomeMonitorHistoryCardEditor extends HTMLElement {
 
   async _render() {
     if (!this._hass || !this._config) return;
-    this._loading ??= loadHaForm();
+    this._loading ??= Promise.all([loadHaForm(), this._loadStored()]);
     await this._loading;
     if (!this._form) {
       this._form = document.createElement("ha-form");
@@ -594,6 +620,7 @@ class HomeMonitorHistoryCardEditor extends HTMLElement {
           entities: "Entities",
           devices: "Devices (all their measurements)",
           areas: "Areas (every Home Monitor measurement in them)",
+          series: "Devices no longer in Home Assistant",
           metrics: "Only these measurements (devices and areas)",
           range: "Range",
           start: "Start",
@@ -602,6 +629,12 @@ class HomeMonitorHistoryCardEditor extends HTMLElement {
         })[s.name] ?? s.name;
       this._form.addEventListener("value-changed", (ev) => {
         const config = { ...ev.detail.value };
+        if (config.series) {
+          config.series = config.series.map((value) => {
+            const at = value.lastIndexOf("|");
+            return { device_key: value.slice(0, at), metric: value.slice(at + 1) };
+          });
+        }
         for (const key of Object.keys(config)) {
           if (config[key] === "" || (Array.isArray(config[key]) && !config[key].length)) delete config[key];
         }
@@ -610,14 +643,14 @@ class HomeMonitorHistoryCardEditor extends HTMLElement {
           delete config.end;
         }
         this._config = config;
-        this._form.data = { range: "7d", compare: "", ...config };
+        this._form.data = this._data(config);
         this._form.schema = this._schema();
         this.dispatchEvent(new CustomEvent("config-changed", { detail: { config }, bubbles: true, composed: true }));
       });
       this.append(this._form);
     }
     this._form.hass = this._hass;
-    this._form.data = { range: "7d", compare: "", ...this._config };
+    this._form.data = this._data(this._config);
     this._form.schema = this._schema();
   }
 }
