@@ -35,20 +35,6 @@ _SERIES_OF = itemgetter(0, 1)
 type Hour = tuple[int, int, int]  # (device id, metric id, first ms of the hour)
 type Partial = tuple[int, int, float, float, float]  # (bucket, count, sum, min, max)
 
-# The stored value as a float (see `records.encode_value`): an integer holds
-# mantissa * 10 + decimals. SQLite's % and / truncate toward zero, so the
-# decimals are taken as ((v % 10) + 10) % 10 to stay right for negative values.
-_DIGITS = "((value % 10) + 10) % 10"
-_POWER = (
-    f"CASE {_DIGITS} WHEN 0 THEN 1.0 WHEN 1 THEN 10.0 WHEN 2 THEN 100.0 "
-    "WHEN 3 THEN 1e3 WHEN 4 THEN 1e4 WHEN 5 THEN 1e5 WHEN 6 THEN 1e6 "
-    "WHEN 7 THEN 1e7 WHEN 8 THEN 1e8 ELSE 1e9 END"
-)
-DECODED = (
-    f"CASE WHEN typeof(value) = 'integer' "
-    f"THEN ((value - {_DIGITS}) / 10) / {_POWER} ELSE value END"
-)
-
 
 def hour_of(column: str) -> str:
     """Return SQL for the first millisecond of the hour of `column` (floored)."""
@@ -86,16 +72,6 @@ MIGRATION = (
         WHERE EXISTS (SELECT 1 FROM readings)""",
 )
 
-# Recomputes hours without decoding every reading: the readings of an hour
-# are grouped by the last digit of their stored integer (SQLite's % keeps the
-# sign, so negative values form groups of their own), within which the stored
-# order is the value order and the sum decodes from the sum; stored floats
-# (NULL group) are taken as they are. Only the groups are decoded.
-_POWER_OF_D = (
-    "CASE d WHEN 0 THEN 1.0 WHEN 1 THEN 10.0 WHEN 2 THEN 100.0 WHEN 3 THEN 1e3 "
-    "WHEN 4 THEN 1e4 WHEN 5 THEN 1e5 WHEN 6 THEN 1e6 WHEN 7 THEN 1e7 WHEN 8 THEN 1e8 "
-    "ELSE 1e9 END"
-)
 # Daily rollups, made from the hourly ones whenever those change: a year of a
 # series is 365 rows. Files that have hourly rollups already roll up again.
 DAYS_MIGRATION = (
@@ -113,22 +89,44 @@ DAYS_MIGRATION = (
         WHERE EXISTS (SELECT 1 FROM readings)""",
 )
 
-_REBUILD = f"""
-INSERT OR REPLACE INTO rollups (device_id, metric_id, hour, count, total, low, high)
-SELECT :device, :metric, hour, sum(n),
-       sum(iif(d IS NULL, s, (s - n * d) / 10.0 / p)),
+# Aggregates without decoding every reading (see `records.encode_value`: a
+# stored integer is mantissa * 10 + decimals): the readings of a bucket are
+# grouped by the last digit of their stored integer (SQLite's % keeps the
+# sign, so negative values form groups of their own), within which the stored
+# order is the value order and the sum decodes from the sum; stored floats
+# (the NULL group) are taken as they are. Only the groups are decoded.
+_POWER_OF_D = (
+    "CASE d WHEN 0 THEN 1.0 WHEN 1 THEN 10.0 WHEN 2 THEN 100.0 WHEN 3 THEN 1e3 "
+    "WHEN 4 THEN 1e4 WHEN 5 THEN 1e5 WHEN 6 THEN 1e6 WHEN 7 THEN 1e7 WHEN 8 THEN 1e8 "
+    "ELSE 1e9 END"
+)
+
+
+def aggregated(bucket: str) -> str:
+    """Return SQL for (bucket, count, sum, min, max) of one series' readings.
+
+    `bucket` is an expression of `measured_at`; the readings are those of
+    :device and :metric in [:low, :high), the rows in bucket order.
+    """
+    return f"""
+SELECT b, sum(n), sum(iif(d IS NULL, s, (s - n * d) / 10.0 / p)),
        min(iif(d IS NULL, lo, ((lo - d) / 10) / p)),
        max(iif(d IS NULL, hi, ((hi - d) / 10) / p))
-FROM (SELECT hour, n, s, lo, hi, d, {_POWER_OF_D} AS p
-      FROM (SELECT hour, (k + 10) % 10 AS d, count(*) AS n, total(value) AS s,
+FROM (SELECT b, n, s, lo, hi, d, {_POWER_OF_D} AS p
+      FROM (SELECT b, (k + 10) % 10 AS d, count(*) AS n, total(value) AS s,
                    min(value) AS lo, max(value) AS hi
-            FROM (SELECT {hour_of("measured_at")} AS hour, value,
+            FROM (SELECT {bucket} AS b, value,
                          iif(typeof(value) = 'integer', value % 10, NULL) AS k
                   FROM readings
                   WHERE device_id = :device AND metric_id = :metric
                     AND measured_at >= :low AND measured_at < :high)
-            GROUP BY hour, k))
-GROUP BY hour"""  # noqa: S608 - constant text
+            GROUP BY b, k))
+GROUP BY b ORDER BY b"""  # noqa: S608 - constant text
+
+
+_REBUILD = f"""
+INSERT OR REPLACE INTO rollups (device_id, metric_id, hour, count, total, low, high)
+SELECT :device, :metric, * FROM ({aggregated(hour_of("measured_at"))})"""  # noqa: S608
 _REBUILD_DAYS = """
 INSERT OR REPLACE INTO rollup_days (device_id, metric_id, day, count, total, low, high)
 SELECT :device, :metric, hour - ((hour % 86400000) + 86400000) % 86400000 AS day,
