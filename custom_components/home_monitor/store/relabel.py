@@ -22,7 +22,7 @@ from .rows import Catalog
 STEP_TARGET_S = 0.04
 FIRST_STEP_ROWS = 2_000
 MIN_STEP_ROWS = 200
-MAX_STEP_ROWS = 50_000
+MAX_STEP_ROWS = 20_000
 # Before the first reading of any metric.
 START_METRIC = -1
 START_MS = -(2**62)
