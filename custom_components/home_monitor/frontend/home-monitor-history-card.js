@@ -24,6 +24,9 @@ const FALLBACK_COLORS = [
   "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0",
 ];
 
+/** A date and time from the config ("2026-01-01 00:00:00" as the editor writes it, or ISO). */
+const parseTime = (value) => new Date(String(value).trim().replace(" ", "T"));
+
 const color = (index) =>
   `var(--graph-color-${(index % 15) + 1}, ${FALLBACK_COLORS[index % FALLBACK_COLORS.length]})`;
 
@@ -112,8 +115,11 @@ class HomeMonitorHistoryCard extends HTMLElement {
     if (range !== "custom" && !(range in RANGES)) {
       throw new Error(`range must be one of ${[...Object.keys(RANGES), "custom"].join(", ")}`);
     }
-    if (range === "custom" && !(config.start && config.end)) {
-      throw new Error("A custom range needs a start and an end");
+    if (range === "custom") {
+      const [start, end] = [parseTime(config.start), parseTime(config.end)];
+      if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end) {
+        throw new Error("A custom range needs a start before its end (for example 2026-01-01 00:00)");
+      }
     }
     if (config.compare && !(config.compare in COMPARE_LABELS)) {
       throw new Error("compare must be year or week");
@@ -176,7 +182,7 @@ class HomeMonitorHistoryCard extends HTMLElement {
   _window() {
     const range = this._currentRange();
     if (range === "custom") {
-      return { start: new Date(this._config.start), end: new Date(this._config.end) };
+      return { start: parseTime(this._config.start), end: parseTime(this._config.end) };
     }
     const end = new Date();
     return { start: new Date(end.getTime() - RANGES[range]), end };
