@@ -119,7 +119,8 @@ async def test_names_and_areas_are_reconciled_at_set_up(
     await hass.async_block_till_done()
 
     assert await hass.config_entries.async_setup(v2_entry.entry_id)
-    await wait_for(hass, lambda: bridge.events.open_streams == 1)
+    # The first set-up's stream may still count as open at the bridge.
+    await wait_for(hass, lambda: bridge.events.open_streams >= 1)
     stored = stored_devices(v2_entry.runtime_data.store)[key]
     assert (stored.name, stored.location) == ("Desk sensor", "Study")
     await unload(hass, v2_entry)
