@@ -271,3 +271,21 @@ async def test_queries_run_in_the_executor(hass: HomeAssistant, db_path: Path) -
         assert series.count == 240
     finally:
         await hass.async_add_executor_job(store.close, 10)
+
+
+def test_readings_before_1970_roll_up_by_their_own_hours(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    store = make_store()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    store.enqueue(
+        make_readings(
+            300,
+            start=epoch - 2 * HOUR,
+            step=timedelta(seconds=61),
+            value=lambda i: -i / 4,
+        )
+    )
+    assert store.flush(10)
+    assert_rollups_exact(db_path)
+    assert len(stored_rollups(db_path)) == 6

@@ -18,7 +18,7 @@ label is not part of the key) or a replayed spool cannot count twice:
 Every function here runs inside a transaction the caller holds.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 import sqlite3
 
@@ -109,9 +109,9 @@ def aggregated(bucket: str) -> str:
     :device and :metric in [:low, :high), the rows in bucket order.
     """
     return f"""
-SELECT b, sum(n), sum(iif(d IS NULL, s, (s - n * d) / 10.0 / p)),
-       min(iif(d IS NULL, lo, ((lo - d) / 10) / p)),
-       max(iif(d IS NULL, hi, ((hi - d) / 10) / p))
+SELECT b, sum(n) AS n, sum(iif(d IS NULL, s, (s - n * d) / 10.0 / p)) AS s,
+       min(iif(d IS NULL, lo, ((lo - d) / 10) / p)) AS lo,
+       max(iif(d IS NULL, hi, ((hi - d) / 10) / p)) AS hi
 FROM (SELECT b, n, s, lo, hi, d, {_POWER_OF_D} AS p
       FROM (SELECT b, (k + 10) % 10 AS d, count(*) AS n, total(value) AS s,
                    min(value) AS lo, max(value) AS hi
@@ -127,6 +127,11 @@ GROUP BY b ORDER BY b"""  # noqa: S608 - constant text
 _REBUILD = f"""
 INSERT OR REPLACE INTO rollups (device_id, metric_id, hour, count, total, low, high)
 SELECT :device, :metric, * FROM ({aggregated(hour_of("measured_at"))})"""  # noqa: S608
+# The same for times from 1970 on, where SQLite's / floors (a cheaper key).
+_REBUILD_SINCE_1970 = f"""
+INSERT OR REPLACE INTO rollups (device_id, metric_id, hour, count, total, low, high)
+SELECT :device, :metric, b * {HOUR_MS}, n, s, lo, hi
+FROM ({aggregated(f"measured_at / {HOUR_MS}")})"""  # noqa: S608
 _REBUILD_DAYS = """
 INSERT OR REPLACE INTO rollup_days (device_id, metric_id, day, count, total, low, high)
 SELECT :device, :metric, hour - ((hour % 86400000) + 86400000) % 86400000 AS day,
@@ -190,15 +195,26 @@ class Touched:
         else:
             spans.append((series, low, high))
 
-    def runs(self) -> Iterable[tuple[int, int, int, int]]:
-        """Yield (device, metric, low, high) for runs of consecutive noted hours."""
-        hours = self.hours
-        for series, low, high in self._spans:
-            span = range(low, high + 1, HOUR_MS)
-            for device, metric in series:
-                hours.update([(device, metric, hour) for hour in span])
+    def runs(self) -> list[tuple[int, int, int, int]]:
+        """Return (device, metric, low, high) of the noted hours, joined into runs."""
+        spans = [
+            (device, metric, low, high + HOUR_MS)
+            for series, low, high in self._spans
+            for device, metric in series
+        ]
+        spans += [
+            (device, metric, hour, hour + HOUR_MS)
+            for device, metric, hour in self.hours
+        ]
         self._spans.clear()
-        return _runs(sorted(hours))
+        self.hours.clear()
+        runs: list[tuple[int, int, int, int]] = []
+        for device, metric, low, high in sorted(spans):
+            if runs and runs[-1][:2] == (device, metric) and low <= runs[-1][3]:
+                runs[-1] = (device, metric, runs[-1][2], max(runs[-1][3], high))
+            else:
+                runs.append((device, metric, low, high))
+        return runs
 
 
 def refresh(conn: sqlite3.Connection, touched: Touched) -> None:
@@ -227,26 +243,13 @@ def rebuild(
 ) -> None:
     """Recompute one series' hours in [low, high) from its readings, and their days."""
     conn.execute(
-        _REBUILD, {"device": device, "metric": metric, "low": low, "high": high}
+        _REBUILD_SINCE_1970 if low >= 0 else _REBUILD,
+        {"device": device, "metric": metric, "low": low, "high": high},
     )
     low, high = low - low % DAY_MS, min(END_MS, -(-high // DAY_MS) * DAY_MS)
     conn.execute(
         _REBUILD_DAYS, {"device": device, "metric": metric, "low": low, "high": high}
     )
-
-
-def _runs(hours: list[Hour]) -> Iterable[tuple[int, int, int, int]]:
-    """Yield (device, metric, low, high) for runs of consecutive sorted hours."""
-    run: list[int] | None = None
-    for device, metric, hour in hours:
-        if run is not None and (run[0], run[1], run[3]) == (device, metric, hour):
-            run[3] += HOUR_MS
-            continue
-        if run is not None:
-            yield run[0], run[1], run[2], run[3]
-        run = [device, metric, hour, hour + HOUR_MS]
-    if run is not None:
-        yield run[0], run[1], run[2], run[3]
 
 
 def backfill(conn: sqlite3.Connection, budget: int | None = None) -> bool:
