@@ -267,7 +267,11 @@ async def async_check_source(hass: HomeAssistant, entry: ConfigEntry) -> CheckRe
         if failing:
             since = coordinator.failing_since
             findings.append(Finding("hue_unreachable", DEGRADED, reason, since))
-        elif coordinator.api_version == 2 and not coordinator.stream_connected:
+        elif (
+            coordinator.api_version == 2
+            and not coordinator.stream_connected
+            and not refused
+        ):
             interval = {"seconds": f"{coordinator.poll_interval.total_seconds():.0f}"}
             findings.append(Finding("hue_stream_down", DEGRADED, interval))
     elif isinstance(coordinator, AmazonCoordinator):

@@ -251,7 +251,7 @@ class HealthMonitor:
     async def _async_count_now(self, store: HistoryStore) -> None:
         try:
             status = store.status()
-            readings = await self.hass.async_add_executor_job(store.reader.count)
+            readings = await self.hass.async_add_executor_job(_count, store)
         except HistoryReadError as err:
             LOGGER.debug("Could not count the stored readings: %s", err)
             return
@@ -262,3 +262,12 @@ class HealthMonitor:
         )
         for listener in list(self._listeners):
             listener()
+
+
+def _count(store: HistoryStore) -> int:
+    """Count the readings in the file (blocking); leave no reader open on a closed store."""
+    try:
+        return store.reader.count()
+    finally:
+        if not store.status().open:
+            store.reader.close()
