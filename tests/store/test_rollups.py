@@ -289,3 +289,23 @@ def test_readings_before_1970_roll_up_by_their_own_hours(
     assert store.flush(10)
     assert_rollups_exact(db_path)
     assert len(stored_rollups(db_path)) == 6
+
+
+def test_a_salvaged_file_is_rolled_up_again(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    store = make_store()
+    store.enqueue(make_readings(3000, step=timedelta(seconds=50)))
+    assert store.flush(10)
+    store.close(10)
+    data = bytearray(db_path.read_bytes())
+    data[:100] = bytes(100)  # a zeroed header: the file is moved aside and salvaged
+    db_path.write_bytes(bytes(data))
+    salvaged = make_store()
+    assert salvaged.status().moved_aside
+    assert backfill_left(db_path) is not None
+    salvaged.enqueue(make_readings(1, start=T0 + DAY))
+    assert salvaged.flush(10)
+    assert backfill_left(db_path) is None
+    assert_rollups_exact(db_path)
+    assert sum(count for count, *_ in stored_rollups(db_path).values()) == 3001
