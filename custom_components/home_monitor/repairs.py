@@ -38,6 +38,8 @@ class RepairSpec:
     severity: ir.IssueSeverity
     grace: timedelta = timedelta(0)
     fixable: bool = False
+    # The placeholder that names the entry in an entry's issue.
+    title: str = "name"
 
 
 _WARNING, _ERROR = ir.IssueSeverity.WARNING, ir.IssueSeverity.ERROR
@@ -53,7 +55,9 @@ REPAIRS: Final[dict[str, RepairSpec]] = {
     "store_spooled": RepairSpec("store_spooled", _WARNING, timedelta(minutes=5)),
     "hue_unreachable": RepairSpec("hue_unreachable", _WARNING, timedelta(minutes=30)),
     "hue_key_rejected": RepairSpec(ISSUE_HUE_KEY_REJECTED, _ERROR, fixable=True),
-    "amazon_login_expired": RepairSpec(ISSUE_LOGIN_EXPIRED, _ERROR, fixable=True),
+    "amazon_login_expired": RepairSpec(
+        ISSUE_LOGIN_EXPIRED, _ERROR, fixable=True, title="account"
+    ),
 }
 _ISSUES: Final = frozenset(spec.issue for spec in REPAIRS.values())
 
@@ -120,12 +124,13 @@ class RepairTracker:
         finding: Finding,
         extra: Mapping[str, str],
     ) -> None:
-        placeholders = {**extra, **finding.placeholders}
+        placeholders = dict(finding.placeholders)
         data: dict[str, str | int | float | None] | None = None
-        if component.entry is not None:
+        if component.entry is None:
+            placeholders |= extra
+        else:
             entry = self.hass.config_entries.async_get_entry(component.entry)
-            title = entry.title if entry is not None else ""
-            placeholders |= {"name": title, "account": title}
+            placeholders[spec.title] = entry.title if entry is not None else ""
             data = {"entry_id": component.entry}
         existing = registry.async_get_issue(DOMAIN, key)
         if (
@@ -178,9 +183,10 @@ async def _async_reauth_flow_id(hass: HomeAssistant, entry: ConfigEntry) -> str:
 class ReauthRepairFlow(RepairsFlow):
     """Confirm, then go on to the entry's reauth flow (sign in, or re-link)."""
 
-    def __init__(self, entry_id: str) -> None:
-        """Fix the credentials of the entry `entry_id`."""
+    def __init__(self, entry_id: str, title: str) -> None:
+        """Fix the credentials of the entry `entry_id`, named by placeholder `title`."""
         self._entry_id = entry_id
+        self._title = title
 
     async def async_step_init(self, user_input: dict[str, str] | None = None) -> Any:
         """Show the confirmation."""
@@ -194,7 +200,7 @@ class ReauthRepairFlow(RepairsFlow):
         if user_input is None:
             return self.async_show_form(
                 step_id="confirm",
-                description_placeholders={"account": entry.title, "name": entry.title},
+                description_placeholders={self._title: entry.title},
             )
         flow_id = await _async_reauth_flow_id(self.hass, entry)
         return self.async_create_entry(
@@ -206,7 +212,8 @@ async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
     """Return the flow that fixes `issue_id`."""
-    reauth = issue_id.startswith((ISSUE_LOGIN_EXPIRED, ISSUE_HUE_KEY_REJECTED))
-    if reauth and data and "entry_id" in data:
-        return ReauthRepairFlow(str(data["entry_id"]))
+    for key in (ISSUE_LOGIN_EXPIRED, ISSUE_HUE_KEY_REJECTED):
+        spec = next(spec for spec in REPAIRS.values() if spec.issue == key)
+        if issue_id.startswith(key) and data and "entry_id" in data:
+            return ReauthRepairFlow(str(data["entry_id"]), spec.title)
     return ConfirmRepairFlow()
