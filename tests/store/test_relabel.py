@@ -1,6 +1,7 @@
 """Renames in the store: labels at the time, and history rewrites that resume after a stop."""
 
 from pathlib import Path
+import threading
 import time
 
 import pytest
@@ -10,7 +11,8 @@ from custom_components.home_monitor.store import StoreSettings, relabel
 from custom_components.home_monitor.store.records import StoreStatus
 
 from .conftest import StoreFactory
-from .helpers import DEVICE, T0, event_kinds, make_readings, scalar
+from .environment import impatient_locks
+from .helpers import DEVICE, T0, event_kinds, hold_exclusive_lock, make_readings, scalar
 
 OTHER = "hue:bridge1:sensor2"
 # Quotes, an emoji and right-to-left text are stored exactly.
@@ -134,3 +136,23 @@ def test_progress_is_a_status_figure(make_store: StoreFactory) -> None:
     assert isinstance(status, StoreStatus)
     assert (status.relabel_pending, status.readings_relabelled) == (0, 0)
     assert {"relabel_pending", "readings_relabelled"} <= set(status.as_dict())
+
+
+def test_a_rename_that_meets_a_locked_file_is_applied_once_it_is_free(
+    make_store: StoreFactory, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    impatient_locks(monkeypatch, attempts=2)
+    store = make_store()
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Hall sensor", location="Hall"))
+    store.enqueue(make_readings(2000))
+    assert store.flush(10)
+
+    taken = threading.Event()
+    holder = hold_exclusive_lock(db_path, 0.5, taken)
+    ticket = store.rename_device(DEVICE, NEW_NAME, "Kitchen", rewrite=True, total=2000)
+    assert not ticket.wait(0.2)  # the file is locked
+    holder.join()
+    assert ticket.wait(30)
+    assert (ticket.ok, ticket.relabelled) == (True, 2000)
+    assert _labels(store.reader.readings(limit=5000)) == {(NEW_NAME, "Kitchen", "°C")}
+    assert store.status().lock_exhaustions > 0
