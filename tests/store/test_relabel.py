@@ -156,3 +156,34 @@ def test_a_rename_that_meets_a_locked_file_is_applied_once_it_is_free(
     assert (ticket.ok, ticket.relabelled) == (True, 2000)
     assert _labels(store.reader.readings(limit=5000)) == {(NEW_NAME, "Kitchen", "°C")}
     assert store.status().lock_exhaustions > 0
+
+
+def test_a_rename_without_rewrite_during_a_rewrite_keeps_its_readings(
+    make_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relabel, "FIRST_STEP_ROWS", 10)
+    monkeypatch.setattr(relabel, "MAX_STEP_ROWS", 10)
+    store = make_store()
+    store.upsert_device(DeviceRecord(DEVICE, "hue", "Hall sensor", location="Hall"))
+    store.enqueue(make_readings(3000))
+    assert store.flush(10)
+
+    rewrite = store.rename_device(
+        DEVICE, "Kitchen", "Kitchen", rewrite=True, total=3000
+    )
+    _wait_for(lambda: store.status().readings_relabelled > 0)
+    assert store.rename_device(DEVICE, "Pantry", "Kitchen").wait(10)
+    later = T0.replace(year=2027)
+    store.enqueue(make_readings(50, start=later))
+    assert rewrite.wait(60)
+    assert rewrite.relabelled == 3000
+    assert store.flush(10)
+
+    rows = store.reader.readings(limit=5000)
+    assert {(row.name, row.location) for row in rows if row.measured_at < later} == {
+        ("Kitchen", "Kitchen")
+    }
+    assert {(row.name, row.location) for row in rows if row.measured_at >= later} == {
+        ("Pantry", "Kitchen")
+    }
+    assert {row.current_name for row in rows} == {"Pantry"}

@@ -193,6 +193,8 @@ class DeviceLifecycle:
                 if renamed != record:
                     catalog.note(renamed)
                 catalog.write_dirty(conn, now)
+                if (running := self._jobs.jobs.get(key)) is not None:
+                    running.targets.clear()  # the current name changed
                 if request.rewrite:
                     device_id = catalog.device_id(conn, key, now)
                     job = Job(device_id, key, request.name, request.location or "")

@@ -182,12 +182,20 @@ class RelabelJobs:
     def _target(
         self, conn: sqlite3.Connection, catalog: Catalog, job: Job, old: int
     ) -> int:
-        """Return the label with the job's name and location for label `old`."""
+        """Return the label with the job's name and location for label `old`.
+
+        Readings labelled with the device's current name and location keep
+        it: after a rename without a rewrite while this job runs, they were
+        taken under the newer name.
+        """
         if (new := job.targets.get(old)) is None:
-            source, unit = conn.execute(
-                "SELECT source, unit FROM labels WHERE id = ?", (old,)
+            source, name, location, unit = conn.execute(
+                "SELECT source, name, location, unit FROM labels WHERE id = ?", (old,)
             ).fetchone()
-            new = job.targets[old] = catalog.label_id(
-                conn, (source, job.name, job.location, unit)
-            )
+            now = catalog.record(job.device_key)
+            if (name, location) == (now.name, now.location or ""):
+                new = old  # a later rename's readings keep its name
+            else:
+                new = catalog.label_id(conn, (source, job.name, job.location, unit))
+            job.targets[old] = new
         return new
