@@ -150,8 +150,9 @@ class Writer(threading.Thread):
         if self._spool.count:
             waits.append(db.retry_at - now)
         if db.conn is not None:
-            busy = self._maintaining or self._lifecycle.busy
-            waits.append(0.0 if busy else self._next_maintenance - now)
+            waits.append(0.0 if self._maintaining else self._next_maintenance - now)
+            if self._lifecycle.busy and not self._spool.count:
+                waits.append(db.retry_at - now)  # renames and rewrite steps
             if db.wal_dirty:
                 waits.append(db.last_commit + IDLE_CHECKPOINT_S - now)
         self._intake.wake.wait(max(0.0, min(waits)))
