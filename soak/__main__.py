@@ -156,6 +156,8 @@ def main() -> int:
         wall_s=round(time.monotonic() - started),
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         emitted=sum(life.get("emitted", 0) for life in results),
+        sqlite_on_loop=sum(life.get("sqlite_on_loop", 0) for life in results),
+        timers_fired=sum(life.get("timers_fired", 0) for life in results),
     )
     print_verdict(plan, verdict)
     if not args.no_docs:

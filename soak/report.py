@@ -51,7 +51,15 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
             f"| log bytes by level (total) | {f['log_bytes']} ({f['log_total']:,}) |",
             f"| event-loop lag p99 / max | {f.get('lag_p99_ms')} / {f.get('lag_max_ms')} ms |",
             f"| worst lags | {'; '.join(f.get('lag_worst', [])) or '-'} |",
-            f"| repairs raised | {', '.join(f.get('repairs_raised', [])) or 'none'} |",
+            (
+                f"| repairs raised (all cleared) | "
+                f"{', '.join(f.get('repairs_raised', [])) or 'none'} |"
+            ),
+            f"| SQLite calls on the event loop | {f.get('sqlite_on_loop', 0)} |",
+            (
+                f"| readings the home emitted; timers run on the simulated clock | "
+                f"{f.get('emitted')}; {f.get('timers_fired')} |"
+            ),
         ]
         out += [
             "",
