@@ -18,7 +18,7 @@ label is not part of the key) or a replayed spool cannot count twice:
 Every function here runs inside a transaction the caller holds.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 import sqlite3
 
@@ -33,6 +33,7 @@ _TIME_OF = itemgetter(2)
 _SERIES_OF = itemgetter(0, 1)
 
 type Hour = tuple[int, int, int]  # (device id, metric id, first ms of the hour)
+type Run = tuple[int, int, int, int]  # (device id, metric id, first ms, end ms)
 type Partial = tuple[int, int, float, float, float]  # (bucket, count, sum, min, max)
 
 
@@ -139,6 +140,12 @@ SELECT :device, :metric, hour - ((hour % 86400000) + 86400000) % 86400000 AS day
 FROM rollups
 WHERE device_id = :device AND metric_id = :metric AND hour >= :low AND hour < :high
 GROUP BY day"""
+_ADD = """
+INSERT INTO rollups (device_id, metric_id, hour, count, total, low, high)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO UPDATE SET count = count + excluded.count,
+    total = total + excluded.total,
+    low = min(low, excluded.low), high = max(high, excluded.high)"""
 _ROLLED = """
 SELECT total(count) FROM rollups
 WHERE device_id = ? AND metric_id = ? AND hour >= ? AND hour < ?"""
@@ -195,7 +202,7 @@ class Touched:
         else:
             spans.append((series, low, high))
 
-    def runs(self) -> list[tuple[int, int, int, int]]:
+    def runs(self) -> list[Run]:
         """Return (device, metric, low, high) of the noted hours, joined into runs."""
         spans = [
             (device, metric, low, high + HOUR_MS)
@@ -208,17 +215,34 @@ class Touched:
         ]
         self._spans.clear()
         self.hours.clear()
-        runs: list[tuple[int, int, int, int]] = []
-        for device, metric, low, high in sorted(spans):
-            if runs and runs[-1][:2] == (device, metric) and low <= runs[-1][3]:
-                runs[-1] = (device, metric, runs[-1][2], max(runs[-1][3], high))
-            else:
-                runs.append((device, metric, low, high))
-        return runs
+        return join_runs(spans)
 
 
-def refresh(conn: sqlite3.Connection, touched: Touched) -> None:
-    """Recompute the touched hours and the dirty ones, then take a backfill step."""
+def join_runs(spans: Iterable[Run]) -> list[Run]:
+    """Return (device, metric, low, high) spans sorted, touching ones joined."""
+    runs: list[Run] = []
+    for device, metric, low, high in sorted(spans):
+        if runs and runs[-1][:2] == (device, metric) and low <= runs[-1][3]:
+            runs[-1] = (device, metric, runs[-1][2], max(runs[-1][3], high))
+        else:
+            runs.append((device, metric, low, high))
+    return runs
+
+
+def refresh(
+    conn: sqlite3.Connection,
+    touched: Touched,
+    sums: dict[Hour, list[float]] | None = None,
+) -> None:
+    """Bring the rollups up to date at the end of a write transaction.
+
+    `sums` (count, sum, min, max of the readings the transaction stored, per
+    series and hour) are added to the hourly rollups; then the touched hours
+    (rows that were repeats or moved, rows without sums) and the dirty ones
+    are recomputed from the readings, which corrects any sum added there; then
+    the days of all of them are made again from their hours, and a backfill
+    step is taken.
+    """
     dirty = conn.execute(
         "SELECT device_id, metric_id, hour FROM rollup_dirty"
     ).fetchall()
@@ -233,8 +257,15 @@ def refresh(conn: sqlite3.Connection, touched: Touched) -> None:
         )
         conn.execute("DELETE FROM rollup_dirty")
         touched.hours.update(dirty)
+    days: list[Run] = []
+    if sums:
+        conn.executemany(_ADD, [(*hour, *agg) for hour, agg in sums.items()])
+        days += {(d, m, h - h % DAY_MS, h - h % DAY_MS + DAY_MS) for d, m, h in sums}
     for device, metric, low, high in touched.runs():
-        rebuild(conn, device, metric, low, high)
+        _rebuild_hours(conn, device, metric, low, high)
+        days.append((device, metric, low - low % DAY_MS, high))
+    for device, metric, low, high in join_runs(days):
+        _rebuild_days(conn, device, metric, low, high)
     backfill(conn)
 
 
@@ -242,11 +273,24 @@ def rebuild(
     conn: sqlite3.Connection, device: int, metric: int, low: int, high: int
 ) -> None:
     """Recompute one series' hours in [low, high) from its readings, and their days."""
+    _rebuild_hours(conn, device, metric, low, high)
+    _rebuild_days(conn, device, metric, low - low % DAY_MS, high)
+
+
+def _rebuild_hours(
+    conn: sqlite3.Connection, device: int, metric: int, low: int, high: int
+) -> None:
     conn.execute(
         _REBUILD_SINCE_1970 if low >= 0 else _REBUILD,
         {"device": device, "metric": metric, "low": low, "high": high},
     )
-    low, high = low - low % DAY_MS, min(END_MS, -(-high // DAY_MS) * DAY_MS)
+
+
+def _rebuild_days(
+    conn: sqlite3.Connection, device: int, metric: int, low: int, high: int
+) -> None:
+    """Make the days in [low, high) again from their hours (`high` is rounded up)."""
+    high = min(END_MS, -(-high // DAY_MS) * DAY_MS)
     conn.execute(
         _REBUILD_DAYS, {"device": device, "metric": metric, "low": low, "high": high}
     )

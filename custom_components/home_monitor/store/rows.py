@@ -1,19 +1,19 @@
 """From readings to rows: ids of devices, metrics and labels, and the inserts.
 
-Only the writer thread uses this. The catalog caches small integer ids; ids
-created inside a transaction that rolls back are forgotten with
-`forget_ids()`, and device records noted but not yet committed stay `dirty`
-until `committed()`.
+Only the writer thread uses this. The catalog caches small integer ids; ids created
+inside a transaction that rolls back are forgotten with `forget_ids()`, and device
+records noted but not yet committed stay `dirty` until `committed()`.
 """
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 import json
 import sqlite3
 
 from ..models import DeviceRecord, Reading
 from .records import EPOCH, DeviceItem, EventItem, Item, ReadingsItem, encode_value
-from .rollups import Touched, refresh
+from .rollups import HOUR_MS, Hour, Touched, refresh
 
 type LabelKey = tuple[str, str, str, str]
 
@@ -115,8 +115,7 @@ class Catalog:
     ) -> tuple[int, int, int]:
         """Return (device id, metric id, label id) for a reading, creating rows.
 
-        Raises TypeError for a reading whose names are not text, before any of
-        them reaches SQLite.
+        Raises TypeError for names that are not text, before they reach SQLite.
         """
         check_names(reading)
         key = reading.device_key
@@ -207,8 +206,10 @@ _TAKEN_AFTER = (
     "AND measured_at > ? ORDER BY measured_at LIMIT ?"
 )
 _WALK = 64
+_detail_json = partial(json.dumps, default=str, sort_keys=True)
 # Whole numbers below this store as plain scaled integers without a search.
 _SMALL = 2**49
+MAINTAIN_ROLLUPS = True  # in the same transactions; the benchmark turns it off
 
 
 @dataclass(slots=True)
@@ -221,6 +222,7 @@ class Tally:
     example: str | None = None
     touched: set[int] = field(default_factory=set)
     events: list[EventItem] = field(default_factory=list)
+    sums: dict[Hour, list[float]] | None = None  # count, sum, min, max per hour
 
     def reject(self, reading: object, err: Exception) -> None:
         """Count a reading that cannot be stored."""
@@ -240,7 +242,9 @@ def reading_rows(
 
     A chunk takes well under a millisecond to build; `executemany` then lets
     go of the GIL around every row it steps, so the event loop never waits long.
+    Adds each reading to `tally.sums` for the rollups.
     """
+    sums = tally.sums = {} if MAINTAIN_ROLLUPS else None
     ids_of = catalog.ids
     touched = tally.touched
     rows: list[Row] = []
@@ -269,6 +273,17 @@ def reading_rows(
                     continue
                 touched.add(ids[0])
                 append((ids[0], ids[1], ms, stored, (received - ms) // 1000, ids[2]))
+                if sums is not None:
+                    key = (ids[0], ids[1], ms - ms % HOUR_MS)
+                    if (hour := sums.get(key)) is None:
+                        sums[key] = [1, value, value, value]
+                    else:
+                        hour[0] += 1
+                        hour[1] += value
+                        if value < hour[2]:
+                            hour[2] = value
+                        elif value > hour[3]:
+                            hour[3] = value
                 if len(rows) >= CHUNK_ROWS:
                     tally.offered += len(rows)
                     yield rows
@@ -285,7 +300,6 @@ def reading_rows(
 type RowSource = Callable[[sqlite3.Connection, int, Tally], Iterator[list[Row]]]
 
 _TOUCH_DEVICE = "UPDATE devices SET last_seen = ?, active = 1 WHERE id = ?"
-MAINTAIN_ROLLUPS = True  # in the same transactions; the benchmark turns it off
 
 
 def write_rows(
@@ -297,19 +311,18 @@ def write_rows(
     max_events: int,
     now_ms: int,
 ) -> tuple[Tally, int]:
-    """Insert rows, device updates, events and the rollups in the open transaction.
-
-    Returns the batch's tally (`moved` filled in) and how many readings were new.
-    """
+    """Insert rows, device updates, events and rollups; return (tally, new readings)."""
     tally = Tally()
     inserted = 0
     hours = Touched() if MAINTAIN_ROLLUPS else None
     for rows in source(conn, now_ms, tally):
         new, moved = insert_rows(conn, rows, hours)
+        if hours is not None and (tally.sums is None or new != len(rows) or moved):
+            hours.note(rows)  # recompute what the sums may have wrong
         inserted += new
         tally.moved += moved
     if hours is not None:
-        refresh(conn, hours)
+        refresh(conn, hours, tally.sums)
     catalog.write_dirty(conn, now_ms)
     if tally.touched:
         conn.executemany(_TOUCH_DEVICE, [(now_ms, device) for device in tally.touched])
@@ -323,12 +336,9 @@ def insert_rows(
 ) -> tuple[int, int]:
     """Insert rows; return how many were new and how many of those were moved.
 
-    The same value at a taken (device, metric, time) key is a repeat and is
-    ignored. A different value there is not lost: it goes to the next free
-    millisecond after the key (see `_move`). Their hours are added to `hours`.
+    The same value at a taken (device, metric, time) key is a repeat, ignored. A
+    different value goes to the next free millisecond (`_move`), noted in `hours`.
     """
-    if hours is not None:
-        hours.note(rows)
     whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
     inserted = 0
     if whole:
@@ -354,9 +364,8 @@ def insert_rows(
 def _move(conn: sqlite3.Connection, row: Row) -> int | None:
     """Store a row whose key holds another value at the next free millisecond.
 
-    Walks the run of taken milliseconds after the key; meeting the same value
-    on the way means it was moved there before (a replay), and it is not stored
-    again. Returns the time it was stored at, None if it was not.
+    Walks the taken milliseconds after the key; the same value on the way means it
+    was moved there before (a replay). Returns where it was stored, None if not.
     """
     device, metric, at, value = row[:4]
     while True:
@@ -381,15 +390,7 @@ def insert_events(
     """Insert events, then drop the oldest past `max_rows`."""
     conn.executemany(
         "INSERT INTO events (at, kind, source, detail) VALUES (?, ?, ?, ?)",
-        (
-            (
-                event.at_ms,
-                event.kind,
-                event.source,
-                json.dumps(dict(event.detail), default=str, sort_keys=True),
-            )
-            for event in events
-        ),
+        [(e.at_ms, e.kind, e.source, _detail_json(dict(e.detail))) for e in events],
     )
     conn.execute(
         "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?", (max_rows,)
