@@ -45,6 +45,7 @@ _times = st.one_of(
 )
 _query = {
     "device_id": _junk,
+    "area": _junk,
     "metric": st.one_of(_junk, st.sampled_from([str(m) for m in Metric])),
     "start": _times,
     "end": _times,

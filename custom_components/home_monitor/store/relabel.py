@@ -36,10 +36,13 @@ _START = """
 INSERT OR REPLACE INTO relabel_jobs (device_id, name, location, metric_id, measured_at,
                                      total, done, relabelled, requested_at)
 VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)"""
+# The next rows summed up inside SQLite (which lets go of the GIL meanwhile):
+# how many, the time of the last, and their labels.
 _NEXT_ROWS = """
-SELECT measured_at, label_id FROM readings
-WHERE device_id = ? AND metric_id = ? AND measured_at > ?
-ORDER BY measured_at LIMIT ?"""
+SELECT count(*), max(measured_at), group_concat(DISTINCT label_id) FROM (
+    SELECT measured_at, label_id FROM readings
+    WHERE device_id = ? AND metric_id = ? AND measured_at > ?
+    ORDER BY measured_at LIMIT ?)"""
 _NEXT_METRIC = (
     "SELECT min(metric_id) FROM readings WHERE device_id = ? AND metric_id > ?"
 )
@@ -124,10 +127,10 @@ class RelabelJobs:
         job = next(iter(self.jobs.values()))
         limit = self.rows
         while True:
-            rows = conn.execute(
+            count, last, labels = conn.execute(
                 _NEXT_ROWS, (job.device_id, job.metric_id, job.measured_at, limit)
-            ).fetchall()
-            if rows:
+            ).fetchone()
+            if count:
                 break
             (metric_id,) = conn.execute(
                 _NEXT_METRIC, (job.device_id, job.metric_id)
@@ -141,7 +144,7 @@ class RelabelJobs:
             job.metric_id, job.measured_at = metric_id, START_MS
         changes = {
             old: new
-            for old in {label for _, label in rows}
+            for old in {int(label) for label in str(labels).split(",")}
             if (new := self._target(conn, catalog, job, old)) != old
         }
         if changes:
@@ -156,13 +159,13 @@ class RelabelJobs:
                     job.device_id,
                     job.metric_id,
                     job.measured_at,
-                    rows[-1][0],
+                    last,
                     *changes,
                 ),
             )
             job.relabelled += cursor.rowcount
-        job.measured_at = rows[-1][0]
-        job.done += len(rows)
+        job.measured_at = last
+        job.done += count
         conn.execute(
             _PROGRESS,
             (job.metric_id, job.measured_at, job.done, job.relabelled, job.device_id),
