@@ -34,6 +34,8 @@ _SERIES_OF = itemgetter(0, 1)
 
 type Hour = tuple[int, int, int]  # (device id, metric id, first ms of the hour)
 type Run = tuple[int, int, int, int]  # (device id, metric id, first ms, end ms)
+# Per (device id, metric id, label id) and hour number: count, sum, min, max.
+type Sums = dict[tuple[tuple[int, int, int], int], list[float]]
 type Partial = tuple[int, int, float, float, float]  # (bucket, count, sum, min, max)
 
 
@@ -232,12 +234,13 @@ def join_runs(spans: Iterable[Run]) -> list[Run]:
 def refresh(
     conn: sqlite3.Connection,
     touched: Touched,
-    sums: dict[Hour, list[float]] | None = None,
+    sums: Sums | None = None,
 ) -> None:
     """Bring the rollups up to date at the end of a write transaction.
 
     `sums` (count, sum, min, max of the readings the transaction stored, per
-    series and hour) are added to the hourly rollups; then the touched hours
+    (device id, metric id, label id) and hour number) are added to the hourly
+    rollups; then the touched hours
     (rows that were repeats or moved, rows without sums) and the dirty ones
     are recomputed from the readings, which corrects any sum added there; then
     the days of all of them are made again from their hours, and a backfill
@@ -259,8 +262,15 @@ def refresh(
         touched.hours.update(dirty)
     days: list[Run] = []
     if sums:
-        conn.executemany(_ADD, [(*hour, *agg) for hour, agg in sums.items()])
-        days += {(d, m, h - h % DAY_MS, h - h % DAY_MS + DAY_MS) for d, m, h in sums}
+        conn.executemany(
+            _ADD,
+            [
+                (ids[0], ids[1], hour * HOUR_MS, *agg)
+                for (ids, hour), agg in sums.items()
+            ],
+        )
+        day_ms = {(ids[0], ids[1], hour // 24 * DAY_MS) for ids, hour in sums}
+        days += [(device, metric, day, day + DAY_MS) for device, metric, day in day_ms]
     for device, metric, low, high in touched.runs():
         _rebuild_hours(conn, device, metric, low, high)
         days.append((device, metric, low - low % DAY_MS, high))

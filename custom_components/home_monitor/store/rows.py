@@ -13,7 +13,7 @@ import sqlite3
 
 from ..models import DeviceRecord, Reading
 from .records import EPOCH, DeviceItem, EventItem, Item, ReadingsItem, encode_value
-from .rollups import HOUR_MS, Hour, Touched, refresh
+from .rollups import Sums, Touched, refresh
 
 type LabelKey = tuple[str, str, str, str]
 
@@ -222,7 +222,7 @@ class Tally:
     example: str | None = None
     touched: set[int] = field(default_factory=set)
     events: list[EventItem] = field(default_factory=list)
-    sums: dict[Hour, list[float]] | None = None  # count, sum, min, max per hour
+    sums: Sums | None = None
 
     def reject(self, reading: object, err: Exception) -> None:
         """Count a reading that cannot be stored."""
@@ -245,6 +245,7 @@ def reading_rows(
     Adds each reading to `tally.sums` for the rollups.
     """
     sums = tally.sums = {} if MAINTAIN_ROLLUPS else None
+    sum_of = None if sums is None else sums.get
     ids_of = catalog.ids
     touched = tally.touched
     rows: list[Row] = []
@@ -273,10 +274,10 @@ def reading_rows(
                     continue
                 touched.add(ids[0])
                 append((ids[0], ids[1], ms, stored, (received - ms) // 1000, ids[2]))
-                if sums is not None:
-                    key = (ids[0], ids[1], ms - ms % HOUR_MS)
-                    if (hour := sums.get(key)) is None:
-                        sums[key] = [1, value, value, value]
+                if sum_of is not None:
+                    key = (ids, ms // 3_600_000)
+                    if (hour := sum_of(key)) is None:
+                        sums[key] = [1, value, value, value]  # type: ignore[index]
                     else:
                         hour[0] += 1
                         hour[1] += value
