@@ -36,6 +36,26 @@ from .report import print_verdict, write_docs
 from .schedule import Plan, make_plan
 
 
+def source_version() -> str:
+    """Return the commit the integration was run at (`+changes`: uncommitted ones too)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "custom_components"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except OSError, subprocess.CalledProcessError:
+        return "unknown"
+    return head + ("+changes" if changed else "")
+
+
 def private_ca_bundle(work: Path) -> None:
     """Give the lives a copy of certifi's CA file (Home Assistant loads it at import).
 
@@ -156,6 +176,7 @@ def main() -> int:
         wall_s=round(time.monotonic() - started),
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         emitted=sum(life.get("emitted", 0) for life in results),
+        source=source_version(),
         sqlite_on_loop=sum(life.get("sqlite_on_loop", 0) for life in results),
         timers_fired=sum(life.get("timers_fired", 0) for life in results),
     )

@@ -29,7 +29,8 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
         "",
         (
             f"Result: **{'FAIL' if verdict.failures else 'pass'}** in {f['wall_s']} s of "
-            f"wall time; {f['lives']} lives of Home Assistant, {f['kills']} kill(s)."
+            f"wall time; {f['lives']} lives of Home Assistant, {f['kills']} kill(s); "
+            f"integration at {f.get('source', 'unknown')}."
         ),
         "",
         "| check | figure |",
