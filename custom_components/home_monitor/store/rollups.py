@@ -19,6 +19,7 @@ Every function here runs inside a transaction the caller holds.
 """
 
 from collections.abc import Iterable, Sequence
+from math import fsum
 from operator import itemgetter
 import sqlite3
 
@@ -34,7 +35,7 @@ _SERIES_OF = itemgetter(0, 1)
 
 type Hour = tuple[int, int, int]  # (device id, metric id, first ms of the hour)
 type Run = tuple[int, int, int, int]  # (device id, metric id, first ms, end ms)
-# Per (device id, metric id, label id) and hour number: count, sum, min, max.
+# The values stored per (device id, metric id, label id) and hour number.
 type Sums = dict[tuple[tuple[int, int, int], int], list[float]]
 type Partial = tuple[int, int, float, float, float]  # (bucket, count, sum, min, max)
 
@@ -238,9 +239,8 @@ def refresh(
 ) -> None:
     """Bring the rollups up to date at the end of a write transaction.
 
-    `sums` (count, sum, min, max of the readings the transaction stored, per
-    (device id, metric id, label id) and hour number) are added to the hourly
-    rollups; then the touched hours
+    `sums` (the values the transaction stored, per (device id, metric id,
+    label id) and hour number) are added up and added to the hourly rollups; then the touched hours
     (rows that were repeats or moved, rows without sums) and the dirty ones
     are recomputed from the readings, which corrects any sum added there; then
     the days of all of them are made again from their hours, and a backfill
@@ -265,8 +265,16 @@ def refresh(
         conn.executemany(
             _ADD,
             [
-                (ids[0], ids[1], hour * HOUR_MS, *agg)
-                for (ids, hour), agg in sums.items()
+                (
+                    ids[0],
+                    ids[1],
+                    hour * HOUR_MS,
+                    len(values),
+                    fsum(values),
+                    min(values),
+                    max(values),
+                )
+                for (ids, hour), values in sums.items()
             ],
         )
         day_ms = {(ids[0], ids[1], hour // 24 * DAY_MS) for ids, hour in sums}

@@ -5,6 +5,7 @@ inside a transaction that rolls back are forgotten with `forget_ids()`, and devi
 records noted but not yet committed stay `dirty` until `committed()`.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -244,8 +245,7 @@ def reading_rows(
     go of the GIL around every row it steps, so the event loop never waits long.
     Adds each reading to `tally.sums` for the rollups.
     """
-    sums = tally.sums = {} if MAINTAIN_ROLLUPS else None
-    sum_of = None if sums is None else sums.get
+    sums = tally.sums = defaultdict(list) if MAINTAIN_ROLLUPS else None
     ids_of = catalog.ids
     touched = tally.touched
     rows: list[Row] = []
@@ -274,17 +274,8 @@ def reading_rows(
                     continue
                 touched.add(ids[0])
                 append((ids[0], ids[1], ms, stored, (received - ms) // 1000, ids[2]))
-                if sum_of is not None:
-                    key = (ids, ms // 3_600_000)
-                    if (hour := sum_of(key)) is None:
-                        sums[key] = [1, value, value, value]  # type: ignore[index]
-                    else:
-                        hour[0] += 1
-                        hour[1] += value
-                        if value < hour[2]:
-                            hour[2] = value
-                        elif value > hour[3]:
-                            hour[3] = value
+                if sums is not None:
+                    sums[(ids, ms // 3_600_000)].append(value)
                 if len(rows) >= CHUNK_ROWS:
                     tally.offered += len(rows)
                     yield rows
