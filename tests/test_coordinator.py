@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
+import logging
 from pathlib import Path
 from typing import Any, ClassVar, override
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN
 from custom_components.home_monitor.coordinator import (
@@ -20,8 +26,10 @@ from custom_components.home_monitor.coordinator import (
     SourceDevice,
 )
 from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
-from custom_components.home_monitor.retry import RetryEvent, RetryOutcome
+from custom_components.home_monitor.retry import BackoffPolicy, RetryEvent, RetryOutcome
+from custom_components.home_monitor.sources.hue.coordinator import HueCoordinator
 from custom_components.home_monitor.store import HistoryStore, StoreSettings
+from tests.simulators.hue_bridge import HueBridgeSimulator
 from tests.store.contents import stored_events, stored_readings
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -270,3 +278,112 @@ async def test_a_replay_after_an_outage_keeps_its_time_and_only_then(
         (24.0, NOW + timedelta(minutes=3, milliseconds=1)),
     ]
     assert coordinator.readings_retimed == 1
+
+
+class _Failing(_Coordinator):
+    """A source that fails while `down` is set."""
+
+    down = False
+
+    @override
+    async def _async_poll(self) -> dict[str, SourceDevice]:
+        if self.down:
+            raise UpdateFailed("the source does not answer")
+        return await super()._async_poll()
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """Return (level, message) of the integration's records at INFO and above."""
+    return [
+        (record.levelname, record.getMessage())
+        for record in caplog.records
+        if record.name.startswith("custom_components.home_monitor")
+        and record.levelno >= logging.INFO
+    ]
+
+
+async def test_a_persistent_failure_is_logged_once_at_its_start_and_its_end(
+    hass: HomeAssistant,
+    store: HistoryStore,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    freezer.move_to(NOW)
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_SOURCE: "test"}, title="Test")
+    entry.add_to_hass(hass)
+    coordinator = _Failing(hass, entry, store)
+    await coordinator.async_refresh()
+    assert coordinator.last_success_at == NOW
+    caplog.clear()
+
+    coordinator.down = True
+    for _ in range(50):
+        freezer.tick(timedelta(seconds=10))
+        await coordinator.async_refresh()
+    assert coordinator.consecutive_failures == 50
+    assert coordinator.failing_since == NOW + timedelta(seconds=10)
+    assert _logged(caplog) == [
+        (
+            "WARNING",
+            (
+                "home_monitor test Test cannot be updated: the source does not "
+                "answer; retrying, and logging again only when it works"
+            ),
+        )
+    ]
+    coordinator.down = False
+    await coordinator.async_refresh()
+    logged = _logged(caplog)
+    assert len(logged) == 2
+    assert logged[1] == ("INFO", "Fetching home_monitor test Test data recovered")
+    assert coordinator.failing_since is None
+    assert coordinator.consecutive_failures == 0
+
+    # A push source's recovery is logged by the coordinator itself.
+    caplog.clear()
+    coordinator.down = True
+    for _ in range(5):
+        await coordinator.async_refresh()
+    coordinator.async_publish(coordinator.devices, [])
+    assert [level for level, _ in _logged(caplog)] == ["WARNING", "INFO"]
+    assert "works again after 5 failed updates" in _logged(caplog)[1][1]
+
+
+async def test_a_bridge_down_for_many_polls_logs_one_warning_and_one_info(
+    hass: HomeAssistant,
+    *,
+    bridge: HueBridgeSimulator,
+    loaded_v1: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Through aiohue and the retry loop, 60 failed polls over 10 minutes."""
+    monkeypatch.setattr(
+        HueCoordinator, "policy", BackoffPolicy(base_delay=0, max_delay=0, jitter=0)
+    )
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
+    await bridge.go_down()
+    for _ in range(60):
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(hass, dt_util.utcnow())
+        await hass.async_block_till_done(wait_background_tasks=True)
+    coordinator = loaded_v1.runtime_data.coordinator
+    assert coordinator.consecutive_failures >= 55
+    await bridge.come_up()
+    freezer.tick(timedelta(seconds=10))
+    async_fire_time_changed(hass, dt_util.utcnow())
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert coordinator.last_update_success
+    logged = [
+        (record.name, record.levelname)
+        for record in caplog.records
+        if record.levelno >= logging.INFO
+        and record.name.startswith(("custom_components.home_monitor", "aiohue"))
+    ]
+    assert logged == [
+        ("custom_components.home_monitor", "WARNING"),
+        ("custom_components.home_monitor", "INFO"),
+    ]
