@@ -275,7 +275,9 @@ async def async_check_source(hass: HomeAssistant, entry: ConfigEntry) -> CheckRe
             interval = {"seconds": f"{coordinator.poll_interval.total_seconds():.0f}"}
             findings.append(Finding("hue_stream_down", DEGRADED, interval))
     elif isinstance(coordinator, AmazonCoordinator):
-        findings += _amazon_findings(coordinator, failing, reason, now, figures)
+        amazon_findings = _amazon_findings(coordinator, failing, reason, now, figures)
+        # An expired login is the one thing to fix; a throttle before it is moot.
+        findings += [] if refused else amazon_findings
     return CheckResult(component, entry.entry_id, tuple(findings), figures)
 
 
