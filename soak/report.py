@@ -67,7 +67,14 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
             "Memory after the first day of each life (slope per day, mean):",
             "",
         ]
-        out += [f"- {row}" for row in f.get("memory", [])]
+        out += [
+            (
+                "| life | hours (judged from) | integration: slope/day, mean, sd | "
+                "heap slope/day | RSS slope/day | grew most |"
+            ),
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        out += [_memory_row(row) for row in f.get("memory", [])]
         out += [
             "",
             "Health while each fault lasted (samples, statuses, repairs, ok before):",
@@ -84,6 +91,21 @@ def lines(plan: Plan, verdict: Verdict) -> list[str]:
     if verdict.failures:
         out += ["", "Failures:", ""] + [f"- {failure}" for failure in verdict.failures]
     return out
+
+
+def _kb(value: float) -> str:
+    return f"{value / 1000:+.1f} kB"
+
+
+def _memory_row(row: dict) -> str:
+    slope, mean = row.get("integration", (0, 0))
+    judged = f"from {row['from_hour']}" if row.get("judged") else "not judged"
+    return (
+        f"| {row['life']} | {row['hours']} ({judged}) | {_kb(slope)}, "
+        f"{mean / 1000:.0f} kB, {row.get('integration_sd', 0) / 1000:.0f} kB | "
+        f"{_kb(row.get('heap', (0, 0))[0])} | {_kb(row.get('rss', (0, 0))[0])} | "
+        f"{', '.join(row.get('grew_most', [])) or '-'} |"
+    )
 
 
 def print_verdict(plan: Plan, verdict: Verdict) -> None:
