@@ -168,15 +168,22 @@ def main() -> int:
                 verdict.failures.append(
                     f"life {life['life']}: SQLite on the event loop"
                 )
+    run_file = work / "run.json"
+    if args.recheck is None or not run_file.exists():
+        run = {
+            "wall_s": round(time.monotonic() - started),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "source": source_version(),
+        }
+        run_file.write_text(json.dumps(run))
+    run = json.loads(run_file.read_text())
     verdict.figures.update(
+        run,
         seed=plan.seed,
         days=plan.days,
         lives=len(lives),
         kills=len(kills),
-        wall_s=round(time.monotonic() - started),
-        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         emitted=sum(life.get("emitted", 0) for life in results),
-        source=source_version(),
         sqlite_on_loop=sum(life.get("sqlite_on_loop", 0) for life in results),
         timers_fired=sum(life.get("timers_fired", 0) for life in results),
     )
