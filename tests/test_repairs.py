@@ -72,13 +72,13 @@ async def test_bridge_unreachable_repair_after_the_grace_period_then_cleared(
     entry = loaded_v1
     assert health(hass) == "ok"
     await bridge.go_down()
-    await advance(hass, freezer, 1)
+    await advance(hass, freezer, 2)
     assert health(hass) == "degraded"
     assert hass.states.get(HEALTH).attributes["problems"] == ["hue_unreachable"]  # type: ignore[union-attr]
     assert hue_issues(hass) == []
 
     # Within the grace period: no repair.
-    await advance(hass, freezer, 27)
+    await advance(hass, freezer, 26)
     assert health(hass) == "degraded"
     assert hue_issues(hass) == []
     # Past 30 minutes: the repair, with the reason.
@@ -95,7 +95,7 @@ async def test_bridge_unreachable_repair_after_the_grace_period_then_cleared(
 
     # The bridge is back: health and repair clear by themselves.
     await bridge.come_up()
-    await advance(hass, freezer, 1)
+    await advance(hass, freezer, 2)
     assert health(hass) == "ok"
     assert hue_issues(hass) == []
     # Every change of status is in the store's events table.
@@ -120,7 +120,7 @@ async def test_a_blip_raises_no_repair(
     await advance(hass, freezer, 5)
     assert health(hass) == "degraded"
     await bridge.come_up()
-    await advance(hass, freezer, 1)
+    await advance(hass, freezer, 2)
     assert health(hass) == "ok"
     # The outage starts again: so does its grace period.
     await bridge.go_down()
