@@ -1,15 +1,19 @@
-"""Hourly rollups: count, sum, min and max of every series in every hour.
+"""Hourly and daily rollups: count, sum, min and max of every series.
 
 Long-range queries read these instead of the readings (a year of a series is
-8,760 rows instead of 105,120 at five minutes). They are kept exact by
-recomputing whole hours from the readings, never by adding deltas, so a
-reading ignored as a repeat, one moved to a later millisecond, a relabel (the
-label is not part of the key) or a replayed spool cannot count twice:
+365 daily rows instead of 105,120 readings at five minutes). They change in
+the same transaction as the readings, and no reading counts twice:
 
-- The writer notes the (series, hour) of every row it offers (`note_hours`)
-  and recomputes those hours at the end of the same transaction (`refresh`).
+- The writer collects the values it stores per series and hour while it
+  builds the rows (`rows.reading_rows`); `refresh` adds them up and upserts
+  them into the hourly rows at the end of the transaction. That holds only for
+  chunks of rows all stored at their own keys: a chunk with a repeat (ignored)
+  or a moved value, and spool replays, are noted in `Touched` instead, and
+  their hours are recomputed from the readings after the upsert. A relabel
+  changes nothing (the label is not part of the key).
 - A trigger notes the hour of every deleted reading (purges, salvage) in
   `rollup_dirty`; the next write transaction recomputes it.
+- The days of every changed hour are made again from their hours.
 - An existing file is rolled up after its migration by `backfill`, a bounded
   step at the end of each write transaction that walks the readings in key
   order; `rollup_backfill` holds where it is. Until a series has been passed,
