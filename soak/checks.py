@@ -38,6 +38,7 @@ MEMORY_JUDGED_HOURS = 36
 # Faults not listed must raise no repair at all (a blip gets none: grace periods).
 EXPECTED: dict[str, tuple[str, str | None]] = {
     "hue_unreachable": ("hue", None),
+    "hue_long_outage": ("hue", "hue_unreachable"),
     "hue_503_storm": ("hue", None),
     "hue_429_storm": ("hue", None),
     "amazon_rate_limit": ("amazon", None),

@@ -102,7 +102,7 @@ class FaultRunner:
     async def start(self, kind: str) -> None:
         """Begin a fault."""
         bridge, amazon = self.home.bridge, self.home.amazon
-        if kind in ("hue_restart", "hue_unreachable"):
+        if kind in ("hue_restart", "hue_unreachable", "hue_long_outage"):
             await bridge.go_down()
         elif kind in ("hue_503_storm", "hue_429_storm"):
             bridge.fail(503 if "503" in kind else 429, count=10**9)
@@ -125,7 +125,7 @@ class FaultRunner:
     async def end(self, kind: str) -> None:
         """End a fault."""
         bridge, amazon = self.home.bridge, self.home.amazon
-        if kind in ("hue_restart", "hue_unreachable"):
+        if kind in ("hue_restart", "hue_unreachable", "hue_long_outage"):
             await bridge.come_up()
         elif kind in ("hue_503_storm", "hue_429_storm"):
             bridge.clear_faults()

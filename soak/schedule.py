@@ -17,6 +17,8 @@ from typing import Any
 FAULTS: dict[str, tuple[int, int]] = {
     "hue_restart": (45, 120),
     "hue_unreachable": (1200, 1200),
+    # Past the 30-minute grace: the "bridge unreachable" repair is raised, then cleared.
+    "hue_long_outage": (2400, 2400),
     "hue_503_storm": (300, 900),
     "hue_429_storm": (300, 900),
     "malformed_events": (60, 300),
