@@ -94,6 +94,7 @@ async def set_up_v2(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await wait_for(hass, lambda: bridge.events.open_streams == 1)
+    await wait_for(hass, lambda: entry.runtime_data.coordinator.stream_connected)
 
 
 async def set_up_again(
@@ -103,6 +104,7 @@ async def set_up_again(
     connections = bridge.events.connections
     assert await hass.config_entries.async_setup(entry.entry_id)
     await wait_for(hass, lambda: bridge.events.connections > connections)
+    await wait_for(hass, lambda: entry.runtime_data.coordinator.stream_connected)
 
 
 def issues(hass: HomeAssistant) -> dict[str, ir.IssueEntry]:

@@ -11,6 +11,7 @@ opening of the file in the executor, then followed by the writer's figures.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,6 +73,8 @@ class HealthMonitor:
         self._debouncer: Debouncer[object] | None = None
         self._count: _Count | None = None
         self._counting = False
+        # One run at a time, so reports are applied in the order they were made.
+        self._lock = asyncio.Lock()
 
     # -- life cycle ------------------------------------------------------------------
 
@@ -158,6 +161,10 @@ class HealthMonitor:
 
     async def async_refresh(self) -> HealthReport:
         """Run every check now; update the entities, repairs and the events table."""
+        async with self._lock:
+            return await self._async_refresh_locked()
+
+    async def _async_refresh_locked(self) -> HealthReport:
         report = await async_health_report(self.hass)
         previous, self.report = self.report, report
         if not self._entries:
