@@ -19,7 +19,11 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.home_monitor.const import CONF_SOURCE, DOMAIN
+from custom_components.home_monitor.const import (
+    CONF_SOURCE,
+    DOMAIN,
+    LATE_DELIVERY_PERIOD,
+)
 from custom_components.home_monitor.coordinator import (
     HomeMonitorConfigEntry,
     HomeMonitorCoordinator,
@@ -133,7 +137,7 @@ async def test_a_time_just_ahead_is_trusted(coordinator: _Coordinator) -> None:
     ahead = NOW + timedelta(minutes=4)
     coordinator.mirror([_reading(20.0, ahead)])
     assert [r.measured_at for r in await _stored(coordinator)] == [ahead]
-    assert coordinator.readings_retimed == 0
+    assert coordinator.gate.retimed == 0
 
 
 async def test_a_clock_stepped_back_keeps_every_reading(
@@ -165,7 +169,7 @@ async def test_a_clock_stepped_back_keeps_every_reading(
     assert [e["device_time"] for e in events] == [
         (NOW + timedelta(minutes=m)).isoformat() for m in (-9, -8, -7)
     ]
-    assert coordinator.readings_retimed == 3
+    assert coordinator.gate.retimed == 3
     # Three retimed readings within an hour: one log line.
     assert caplog.text.count("storing it at the time Home Assistant received") == 1
 
@@ -184,7 +188,7 @@ async def test_the_clock_warning_repeats_hourly_per_device(
             ]
         )
         freezer.tick(timedelta(minutes=40))
-    assert coordinator.readings_retimed == 8
+    assert coordinator.gate.retimed == 8
     # At 0, 80 and 120 minutes... 0 and 80 for each device: 2 x 2 lines.
     assert caplog.text.count("storing it at the time Home Assistant received") == 4
 
@@ -221,7 +225,7 @@ async def test_repeats_are_stored_once_and_changes_always(
         (OTHER, 90.0, untimed),
     ]
     assert coordinator.readings_mirrored == 4
-    assert coordinator.readings_retimed == 0
+    assert coordinator.gate.retimed == 0
 
 
 async def test_a_good_poll_ends_the_retry_streak_and_removes_stale_devices(
@@ -253,11 +257,11 @@ async def test_a_replay_after_an_outage_keeps_its_time_and_only_then(
     coordinator: _Coordinator, freezer: FrozenDateTimeFactory
 ) -> None:
     coordinator.mirror([_reading(20.0, NOW)])
-    coordinator.delivery_stopped()
+    coordinator.gate.delivery_stopped()
     freezer.tick(timedelta(minutes=3))
     # A poll during the outage stores the newest value.
     coordinator.mirror([_reading(22.0, NOW + timedelta(minutes=2))])
-    coordinator.delivery_resumed()
+    coordinator.gate.delivery_resumed()
     # The source replays what it could not push: both keep their device time.
     coordinator.mirror(
         [
@@ -265,19 +269,22 @@ async def test_a_replay_after_an_outage_keeps_its_time_and_only_then(
             _reading(22.0, NOW + timedelta(minutes=2)),
         ]
     )
-    # A live reading closes the window: a time going back again is a clock step.
+    # Live readings may come first (a resync poll): replays are still taken.
     coordinator.mirror([_reading(23.0, NOW + timedelta(minutes=3))])
+    coordinator.mirror([_reading(21.5, NOW + timedelta(minutes=1, seconds=15))])
+    # Once the replay period is over, a time going back again is a clock step.
+    freezer.tick(LATE_DELIVERY_PERIOD)
     coordinator.mirror([_reading(24.0, NOW + timedelta(minutes=1, seconds=30))])
 
     assert [(r.value, r.measured_at) for r in await _stored(coordinator)] == [
         (20.0, NOW),
         (21.0, NOW + timedelta(minutes=1)),
+        (21.5, NOW + timedelta(minutes=1, seconds=15)),
         (22.0, NOW + timedelta(minutes=2)),
         (23.0, NOW + timedelta(minutes=3)),
-        # Retimed to the receive time, a millisecond after the reading stored there.
-        (24.0, NOW + timedelta(minutes=3, milliseconds=1)),
+        (24.0, NOW + timedelta(minutes=3) + LATE_DELIVERY_PERIOD),
     ]
-    assert coordinator.readings_retimed == 1
+    assert coordinator.gate.retimed == 1
 
 
 class _Failing(_Coordinator):

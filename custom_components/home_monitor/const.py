@@ -31,6 +31,8 @@ CONF_POLL_INTERVAL: Final = "poll_interval"
 CLOCK_FUTURE_TOLERANCE: Final = timedelta(minutes=5)
 # A device whose clock is not trusted is logged at most this often.
 CLOCK_LOG_INTERVAL: Final = timedelta(hours=1)
+# After push delivery resumes, a source's replay of what it missed is taken this long.
+LATE_DELIVERY_PERIOD: Final = timedelta(minutes=2)
 
 # Where the shared history store lives, relative to the HA config directory.
 STORE_DIRECTORY: Final = DOMAIN
@@ -49,6 +51,7 @@ __all__ = [
     "CONF_POLL_INTERVAL",
     "CONF_SOURCE",
     "DOMAIN",
+    "LATE_DELIVERY_PERIOD",
     "LOGGER",
     "MICROGRAMS_PER_CUBIC_METER",
     "PARTS_PER_MILLION",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, override
 
@@ -14,8 +14,9 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .const import CLOCK_FUTURE_TOLERANCE, CLOCK_LOG_INTERVAL, DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER
 from .devices import DeviceRegistrySync
+from .mirror import MirrorFilter
 from .models import DeviceRecord, Metric, Reading
 from .retry import BackoffPolicy, RetryEvent, RetryOutcome, RetryStats
 
@@ -50,15 +51,6 @@ class SourceDevice:
         if metric in self.unavailable:
             return False
         return self.online or metric is Metric.CONNECTIVITY
-
-
-@dataclass(slots=True)
-class _Series:
-    """What the coordinator last saw and stored of one (device, metric)."""
-
-    seen_at: datetime
-    value: float
-    stored_at: datetime
 
 
 @dataclass(slots=True)
@@ -101,15 +93,9 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
         self.hub_device: DeviceRecord | None = None
         self.hub_device_id: str | None = None
         self._known_devices: dict[str, DeviceRecord] = {}
-        self._series: dict[tuple[str, Metric], _Series] = {}
-        self._clock_logged: dict[str, datetime] = {}
-        # Per series, the newest time stored before push delivery stopped. A reading
-        # between it and the newest time stored since is a late delivery (the source
-        # replaying what it could not send), not a clock that went back.
-        self._late_floor: dict[tuple[str, Metric], datetime] = {}
-        self._delivering = True
+        # What of the source's readings is new, and at which time it is stored.
+        self.gate = MirrorFilter(store, self.source)
         self.readings_mirrored = 0
-        self.readings_retimed = 0
         # Health figures: the current run of failed updates and the last good one.
         self.last_success_at: datetime | None = None
         self.failing_since: datetime | None = None
@@ -170,96 +156,15 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
     ) -> None:
         """Hand the new readings to the store, registering new or changed devices first.
 
-        This is the only place that decides what is stored: a reading is new
-        when its value changed, or, when it carries a device time, its time
-        changed. A device time the clock guard refuses is replaced by HA's.
+        This is the only place that decides what is stored, by the source's
+        `MirrorFilter` (repeats, the clock guard, late deliveries).
         """
         for device in devices:
             if self._known_devices.get(device.record.device_key) != device.record:
                 self._upsert_device(device.record)
-        batch = [
-            stored
-            for reading in readings
-            if (stored := self._admit(reading, dt_util.utcnow())) is not None
-        ]
-        if batch:
+        if batch := self.gate.admit(readings):
             self.store.enqueue(batch)
             self.readings_mirrored += len(batch)
-
-    def _admit(self, reading: Reading, now: datetime) -> Reading | None:
-        """Return the reading to store (retimed if need be), or None for a repeat."""
-        key = (reading.device_key, reading.metric)
-        series = self._series.get(key)
-        if (
-            series is not None
-            and reading.value == series.value
-            and (not reading.device_time or reading.measured_at == series.seen_at)
-        ):
-            return None
-        if self._late(key, reading, series):
-            return reading
-        if self._delivering:
-            self._late_floor.pop(key, None)
-        stored = reading
-        if reading.device_time and (
-            reading.measured_at > now + CLOCK_FUTURE_TOLERANCE
-            or (series is not None and reading.measured_at < series.stored_at)
-        ):
-            stored = replace(reading, measured_at=now, device_time=False)
-            self._record_retimed(reading, now)
-        self._series[key] = _Series(
-            reading.measured_at, reading.value, stored.measured_at
-        )
-        return stored
-
-    def _late(
-        self, key: tuple[str, Metric], reading: Reading, series: _Series | None
-    ) -> bool:
-        """Tell whether a reading is one the source delivers late, after an outage."""
-        floor = self._late_floor.get(key)
-        return (
-            floor is not None
-            and series is not None
-            and reading.device_time
-            and floor <= reading.measured_at < series.stored_at
-        )
-
-    @callback
-    def delivery_stopped(self) -> None:
-        """Note that push delivery stopped; what the source replays later keeps its time."""
-        if self._delivering:
-            self._delivering = False
-            self._late_floor = {key: s.stored_at for key, s in self._series.items()}
-
-    @callback
-    def delivery_resumed(self) -> None:
-        """Note that push delivery is back; live readings end each series' late window."""
-        self._delivering = True
-
-    def _record_retimed(self, reading: Reading, now: datetime) -> None:
-        """Keep the device time of a retimed reading; log it once an hour per device."""
-        self.readings_retimed += 1
-        self.store.record_event(
-            "clock",
-            self.source,
-            {
-                "device_key": reading.device_key,
-                "metric": str(reading.metric),
-                "device_time": reading.measured_at.isoformat(),
-                "stored_at": now.isoformat(),
-            },
-        )
-        last = self._clock_logged.get(reading.device_key)
-        if last is None or now - last >= CLOCK_LOG_INTERVAL:
-            self._clock_logged[reading.device_key] = now
-            LOGGER.warning(
-                "%s sent a reading timed %s, received at %s, which its clock cannot "
-                "have taken; storing it at the time Home Assistant received it "
-                "(further ones are logged hourly)",
-                reading.device_key,
-                reading.measured_at.isoformat(),
-                now.isoformat(),
-            )
 
     @callback
     def async_publish(
@@ -355,7 +260,7 @@ class HomeMonitorCoordinator(DataUpdateCoordinator[dict[str, SourceDevice]]):
                 self.update_interval.total_seconds() if self.update_interval else None
             ),
             "readings_mirrored": self.readings_mirrored,
-            "readings_retimed": self.readings_retimed,
+            "readings_retimed": self.gate.retimed,
             "retry": self.retry_stats.as_dict(),
             "devices": {
                 key: {

@@ -154,4 +154,4 @@ async def test_implausible_sample_times_are_stored_all_the_same(
         state = hass.states.get(entity_id(hass, simulator, monitor.serial, Metric.PM25))
         assert state is not None
         assert float(state.state) == expected["pm25"]
-    assert coordinator.readings_retimed > 0
+    assert coordinator.gate.retimed > 0

@@ -122,4 +122,34 @@ async def test_events_replayed_after_an_outage_keep_their_time(
     assert (missed, 21.5) in stored
     assert stored.count((latest, 22.0)) == 1
     assert [value for _, value in stored].count(22.0) == 1
-    assert coordinator.readings_retimed == 0
+    assert coordinator.gate.retimed == 0
+
+
+async def test_events_replayed_after_a_storm_keep_their_time(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, loaded_v2: MockConfigEntry
+) -> None:
+    """Every request fails for a while; the resync and the replay both come after."""
+    coordinator = loaded_v2.runtime_data.coordinator
+    bridge.home.clock.advance(30)
+    bridge.set_value(1, "temperature", 19.7)
+    sent = bridge.events.sent_events
+    await wait_for(hass, lambda: bridge.events.sent_events == sent)
+    await poll(hass, 1)
+    bridge.fail(503, count=10**6)
+    bridge.drop_streams()
+    await wait_for(hass, lambda: coordinator.polling)
+    missed = []
+    for value in (21.5, 22.0, 22.5):
+        bridge.home.clock.advance(60)
+        bridge.set_value(0, "temperature", value)
+        missed.append((bridge.sensor(0).changed["temperature"], value))
+        await poll(hass, 11)  # the fallback poll fails
+    bridge.clear_faults()
+    await wait_for(hass, lambda: bridge.events.open_streams == 1, within=15)
+    await wait_for(hass, lambda: not coordinator.polling, within=15)
+    await poll(hass, 1)
+
+    stored = [(r.measured_at, r.value) for r in temperatures(loaded_v2, bridge)]
+    for reading in missed:
+        assert stored.count(reading) == 1
+    assert coordinator.gate.retimed == 0

@@ -310,14 +310,14 @@ class HueCoordinator(HomeMonitorCoordinator):
     def _on_connection(self, event_type: EventType, _: Any = None) -> None:
         """Follow the stream: poll while it is down, resync once it is back."""
         if event_type is EventType.DISCONNECTED:
-            self.delivery_stopped()
+            self.gate.delivery_stopped()
             self.stream_connected = False
             self.polling = True
             self._disconnects += 1
             self._record_stream(RetryOutcome.RETRYING)
             self._start_polling()
             return
-        self.delivery_resumed()
+        self.gate.delivery_resumed()
         self.stream_connected = True
         self.polling = False
         if event_type is EventType.RECONNECTED:
@@ -340,7 +340,7 @@ class HueCoordinator(HomeMonitorCoordinator):
     @callback
     def _on_stream_ended(self, err: BaseException | None) -> None:
         """Poll from now on; a later good poll restarts the stream."""
-        self.delivery_stopped()
+        self.gate.delivery_stopped()
         self.stream_connected = False
         self.stream_dead = True
         self.polling = True
