@@ -330,3 +330,29 @@ async def test_a_removed_device_keeps_its_history_and_comes_back_with_its_id(
     assert back["id"] == before["id"]
     assert back["ha_device_id"] == _device(hass, key).id
     assert back["reading_count"] >= before["reading_count"]
+
+
+async def test_service_devices_are_not_store_devices(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, loaded_v2: MockConfigEntry
+) -> None:
+    history = next(
+        device
+        for device in dr.async_entries_for_config_entry(
+            dr.async_get(hass), loaded_v2.entry_id
+        )
+        if device.entry_type is dr.DeviceEntryType.SERVICE
+    )
+    listed = await _list_devices(hass)
+    assert all((DOMAIN, key) not in history.identifiers for key in listed), (
+        "the history store's own device is not one of its devices"
+    )
+    assert {device["source"] for device in listed.values()} == {"hue"}
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "rename_device",
+            {"device_id": history.id, "name": "Store"},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "unknown_device"

@@ -28,7 +28,7 @@ from homeassistant.helpers import (
 )
 
 from .const import DOMAIN, vol
-from .devices import device_key
+from .devices import device_key, physical_device_key
 from .services import ATTR_DEVICE_ID, fresh, invalid_input, open_store, read_failed
 from .store import StoreError
 
@@ -85,7 +85,7 @@ def _home_monitor_device(
     hass: HomeAssistant, value: object
 ) -> tuple[dr.AnyDeviceEntry, str]:
     device = dr.async_get(hass).async_get(value) if isinstance(value, str) else None
-    if device is None or (key := device_key(device)) is None:
+    if device is None or (key := physical_device_key(device)) is None:
         raise invalid_input("unknown_device", device_id=value)
     return device, key
 

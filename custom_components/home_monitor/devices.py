@@ -31,6 +31,17 @@ def device_key(device: dr.BaseDeviceEntry) -> str | None:
     return None
 
 
+def physical_device_key(device: dr.BaseDeviceEntry) -> str | None:
+    """Return the key of a Home Monitor sensor or bridge; None for others.
+
+    Service devices (an Amazon account, the history store) carry health
+    entities, not readings: the store's device table leaves them out.
+    """
+    if getattr(device, "entry_type", None) == dr.DeviceEntryType.SERVICE:
+        return None
+    return device_key(device)
+
+
 class DeviceRegistrySync:
     """Keeps the store's devices of one config entry in step with HA's registries."""
 
@@ -84,7 +95,10 @@ class DeviceRegistrySync:
     @callback
     def _async_removed(self, device: dict[str, Any]) -> None:
         """Mark a device removed from Home Assistant; the store keeps its history."""
-        if device.get("config_entry_id") != self.entry_id:
+        if (
+            device.get("config_entry_id") != self.entry_id
+            or device.get("entry_type") == dr.DeviceEntryType.SERVICE
+        ):
             return
         for domain, key in device.get("identifiers", ()):
             if domain == DOMAIN:
@@ -115,7 +129,7 @@ class DeviceRegistrySync:
             devices = dr.async_entries_for_config_entry(registry, self.entry_id)
         for device in devices:
             if device.config_entry_id != self.entry_id or not (
-                key := device_key(device)
+                key := physical_device_key(device)
             ):
                 continue
             base = self._source_records.get(key)
