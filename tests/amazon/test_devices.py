@@ -21,11 +21,13 @@ from .conftest import entity_id, setup_entry
 
 
 def device_names(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    """Return the names of the entry's monitors (not its account or history devices)."""
     return {
         device.name or ""
         for device in dr.async_entries_for_config_entry(
             dr.async_get(hass), entry.entry_id
         )
+        if device.entry_type is not dr.DeviceEntryType.SERVICE
     }
 
 
