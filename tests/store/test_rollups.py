@@ -4,6 +4,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 import math
 from pathlib import Path
+import random
 import sqlite3
 
 from homeassistant.core import HomeAssistant
@@ -271,6 +272,33 @@ async def test_queries_run_in_the_executor(hass: HomeAssistant, db_path: Path) -
         assert series.count == 240
     finally:
         await hass.async_add_executor_job(store.close, 10)
+
+
+def test_a_batch_out_of_order_adds_up_by_hour_and_day(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    """The writer's sums: shuffled times, two labels of one series, a day's edge."""
+    store = make_store()
+    series = make_readings(
+        200, start=T0 + 20 * HOUR, step=timedelta(minutes=17), value=lambda i: i * 0.37
+    )
+    store.enqueue(series[:100])
+    assert store.flush(10)
+    later = series[100:] + make_readings(
+        150,
+        start=T0 + 20 * HOUR + timedelta(seconds=30),
+        step=timedelta(minutes=29),
+        unit="°F",
+        value=lambda i: 5 - i / 8,
+    )
+    later += make_readings(80, device=OTHER, metric=Metric.PM25, step=HOUR)
+    random.Random(5).shuffle(later)
+    store.enqueue(later)  # one batch: more hours than one statement adds
+    assert store.flush(10)
+    assert store.status().batches == 2
+    assert_rollups_exact(db_path)
+    assert sum(count for count, *_ in stored_days(db_path).values()) == 430
+    assert len(stored_days(db_path)) == 4 + 4
 
 
 def test_readings_before_1970_roll_up_by_their_own_hours(

@@ -4,16 +4,16 @@ Long-range queries read these instead of the readings (a year of a series is
 365 daily rows instead of 105,120 readings at five minutes). They change in
 the same transaction as the readings, and no reading counts twice:
 
-- The writer collects the values it stores per series and hour while it
-  builds the rows (`rows.reading_rows`); `refresh` adds them up and upserts
-  them into the hourly rows at the end of the transaction. That holds only for
-  chunks of rows all stored at their own keys: a chunk with a repeat (ignored)
-  or a moved value, and spool replays, are noted in `Touched` instead, and
-  their hours are recomputed from the readings after the upsert. A relabel
-  changes nothing (the label is not part of the key).
+- The writer keeps the times and values it stores per series while it builds
+  the rows (`rows.reading_rows`); `refresh` cuts them into hours and days and
+  adds those to the hourly and daily rows at the end of the transaction. That
+  holds only for chunks of rows all stored at their own keys: a chunk with a
+  repeat (ignored) or a moved value, and spool replays, are noted in `Touched`
+  instead; their hours are recomputed from the readings after the adds, and
+  their days made again from their hours. A relabel changes nothing (the
+  label is not part of the key).
 - A trigger notes the hour of every deleted reading (purges, salvage) in
-  `rollup_dirty`; the next write transaction recomputes it.
-- The days of every changed hour are made again from their hours.
+  `rollup_dirty`; the next write transaction recomputes it and its day.
 - An existing file is rolled up after its migration by `backfill`, a bounded
   step at the end of each write transaction that walks the readings in key
   order; `rollup_backfill` holds where it is. Until a series has been passed,
@@ -23,12 +23,11 @@ Every function here runs inside a transaction the caller holds.
 """
 
 from collections.abc import Iterable, Sequence
-from math import fsum
 from operator import itemgetter
 import sqlite3
 
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
+from .hour_sums import DAY_MS, HOUR_MS, Sums, add_sums
+
 # Readings rolled up from old data per write transaction (about 50 ms).
 BACKFILL_READINGS = 50_000
 END_MS = 2**62
@@ -39,8 +38,6 @@ _SERIES_OF = itemgetter(0, 1)
 
 type Hour = tuple[int, int, int]  # (device id, metric id, first ms of the hour)
 type Run = tuple[int, int, int, int]  # (device id, metric id, first ms, end ms)
-# The values stored per (device id, metric id, label id) and hour number.
-type Sums = dict[tuple[tuple[int, int, int], int], list[float]]
 type Partial = tuple[int, int, float, float, float]  # (bucket, count, sum, min, max)
 
 
@@ -147,12 +144,6 @@ SELECT :device, :metric, hour - ((hour % 86400000) + 86400000) % 86400000 AS day
 FROM rollups
 WHERE device_id = :device AND metric_id = :metric AND hour >= :low AND hour < :high
 GROUP BY day"""
-_ADD = """
-INSERT INTO rollups (device_id, metric_id, hour, count, total, low, high)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT DO UPDATE SET count = count + excluded.count,
-    total = total + excluded.total,
-    low = min(low, excluded.low), high = max(high, excluded.high)"""
 _ROLLED = """
 SELECT total(count) FROM rollups
 WHERE device_id = ? AND metric_id = ? AND hour >= ? AND hour < ?"""
@@ -243,12 +234,11 @@ def refresh(
 ) -> None:
     """Bring the rollups up to date at the end of a write transaction.
 
-    `sums` (the values the transaction stored, per (device id, metric id,
-    label id) and hour number) are added up and added to the hourly rollups; then the touched hours
-    (rows that were repeats or moved, rows without sums) and the dirty ones
-    are recomputed from the readings, which corrects any sum added there; then
-    the days of all of them are made again from their hours, and a backfill
-    step is taken.
+    `sums` (the times and values the transaction stored, per series) are cut
+    into hours and days and added to the rollups; then the touched hours (rows
+    that were repeats or moved, rows without sums) and the dirty ones are
+    recomputed from the readings, which corrects anything added there, and
+    their days made again from their hours; then a backfill step is taken.
     """
     dirty = conn.execute(
         "SELECT device_id, metric_id, hour FROM rollup_dirty"
@@ -264,29 +254,13 @@ def refresh(
         )
         conn.execute("DELETE FROM rollup_dirty")
         touched.hours.update(dirty)
-    days: list[Run] = []
     if sums:
-        conn.executemany(
-            _ADD,
-            [
-                (
-                    ids[0],
-                    ids[1],
-                    hour * HOUR_MS,
-                    len(values),
-                    fsum(values),
-                    min(values),
-                    max(values),
-                )
-                for (ids, hour), values in sums.items()
-            ],
-        )
-        day_ms = {(ids[0], ids[1], hour // 24 * DAY_MS) for ids, hour in sums}
-        days += [(device, metric, day, day + DAY_MS) for device, metric, day in day_ms]
+        add_sums(conn, sums)
+    remade: list[Run] = []
     for device, metric, low, high in touched.runs():
         _rebuild_hours(conn, device, metric, low, high)
-        days.append((device, metric, low - low % DAY_MS, high))
-    for device, metric, low, high in join_runs(days):
+        remade.append((device, metric, low - low % DAY_MS, high))
+    for device, metric, low, high in join_runs(remade):
         _rebuild_days(conn, device, metric, low, high)
     backfill(conn)
 

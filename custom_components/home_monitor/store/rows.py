@@ -5,7 +5,6 @@ inside a transaction that rolls back are forgotten with `forget_ids()`, and devi
 records noted but not yet committed stay `dirty` until `committed()`.
 """
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -13,8 +12,9 @@ import json
 import sqlite3
 
 from ..models import DeviceRecord, Reading
+from .hour_sums import Sums
 from .records import EPOCH, DeviceItem, EventItem, Item, ReadingsItem, encode_value
-from .rollups import Sums, Touched, refresh
+from .rollups import Touched, refresh
 
 type LabelKey = tuple[str, str, str, str]
 
@@ -194,6 +194,7 @@ ROWS_PER_STATEMENT = 64
 _PLACEHOLDERS = ", ".join(["(?, ?, ?, ?, ?, ?)"] * ROWS_PER_STATEMENT)
 INSERT_MANY = INSERT_READING.replace("(?, ?, ?, ?, ?, ?)", _PLACEHOLDERS)
 type Row = tuple[int, int, int, int | float, int, int]
+type Slot = tuple[tuple[int, int, int], Callable[[float], None]]  # ids, list.append
 BAD_READING = (TypeError, ValueError, AttributeError, OverflowError)
 # Rows handed to one executemany call. Building them holds the GIL for about
 # 0.3 ms; smaller chunks cost throughput, larger ones delay the event loop.
@@ -243,9 +244,13 @@ def reading_rows(
 
     A chunk takes well under a millisecond to build; `executemany` then lets
     go of the GIL around every row it steps, so the event loop never waits long.
-    Adds each reading to `tally.sums` for the rollups.
+    Puts each reading's time and value in its series' list in `tally.sums`
+    for the rollups (`slots` holds ids and list per device key, metric, unit).
     """
-    sums = tally.sums = defaultdict(list) if MAINTAIN_ROLLUPS else None
+    sums: Sums = {}
+    keep = MAINTAIN_ROLLUPS
+    tally.sums = sums if keep else None
+    slots: dict[tuple[str, str, str | None], Slot] = {}
     ids_of = catalog.ids
     touched = tally.touched
     rows: list[Row] = []
@@ -255,9 +260,12 @@ def reading_rows(
             received = item.received_ms
             for reading in item.readings:
                 try:
-                    ids = ids_of.get((reading.device_key, reading.metric, reading.unit))
-                    if ids is None:
-                        ids = catalog.resolve(conn, reading, now_ms)
+                    key = (reading.device_key, reading.metric, reading.unit)
+                    slot = slots.get(key)
+                    if slot is None:
+                        ids = ids_of.get(key) or catalog.resolve(conn, reading, now_ms)
+                        slot = slots[key] = (ids, sums.setdefault(ids[:2], []).append)
+                    ids = slot[0]
                     delta = reading.measured_at - EPOCH
                     ms = (
                         delta.days * 86_400_000
@@ -274,8 +282,10 @@ def reading_rows(
                     continue
                 touched.add(ids[0])
                 append((ids[0], ids[1], ms, stored, (received - ms) // 1000, ids[2]))
-                if sums is not None:
-                    sums[(ids, ms // 3_600_000)].append(value)
+                if keep:
+                    put = slot[1]
+                    put(ms)
+                    put(value)
                 if len(rows) >= CHUNK_ROWS:
                     tally.offered += len(rows)
                     yield rows
@@ -283,6 +293,7 @@ def reading_rows(
                     append = rows.append
         elif isinstance(item, DeviceItem):
             catalog.note(item.record)
+            slots.clear()  # the device's label ids change
         else:
             tally.events.append(item)
     tally.offered += len(rows)
