@@ -1,24 +1,27 @@
 """A write transaction's readings added up by series, hour and day.
 
-While it builds the rows, the writer puts the time and value of each reading
-it stores into a list per series (two appends, `rows.reading_rows`). At the
-end of the transaction `add_sums` cuts each series at hour boundaries by
-bisection, adds the parts up with the builtins mapped in C, adds the hours up
-into days, and adds both to the rollups in multi-row upserts, in key order.
-Whether these sums may be trusted (every row stored at its own key) is the
-caller's business (`rollups.refresh`).
+Readings mostly arrive in time order. While it builds the rows, the writer
+keeps the hour the readings are in (`low`, `high`) and puts each value into a
+list per series; when a reading starts a later hour, `start` notes how long
+each list was (in C), so each list is cut into hours without noting times. A
+reading from before the current hour is kept aside with its time (`strays`).
+At the end of the transaction `add_sums` slices the lists at those marks,
+adds the parts up with the builtins mapped in C, adds the strays up by hour,
+adds the hours up into days, and adds both to the rollups in multi-row
+upserts. Whether the sums may be trusted (every row stored at its own key) is
+the caller's business (`rollups.refresh`).
 """
 
 from bisect import bisect_left
-from itertools import chain, repeat
+from collections import defaultdict
+from collections.abc import Callable
+from itertools import chain, compress, repeat
+from operator import eq, itemgetter, lt
 import sqlite3
-from typing import cast
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-# Per (device id, metric id): time (ms) and value of each reading stored, in
-# arrival order, one after the other.
-type Sums = dict[tuple[int, int], list[float]]
+BEFORE_ALL = -(2**62)
 
 _ADD = """
 INSERT INTO {table} (device_id, metric_id, {key}, count, total, low, high)
@@ -27,6 +30,7 @@ ON CONFLICT DO UPDATE SET count = count + excluded.count,
     total = total + excluded.total,
     low = min(low, excluded.low), high = max(high, excluded.high)"""
 # Rows per statement: SQLite steps once per statement, and binding is cheaper.
+# Rows with the same key in one statement are added one after the other.
 ADD_ROWS = 64
 _ONE, _MANY = "(?, ?, ?, ?, ?, ?, ?)", ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * ADD_ROWS)
 _ADD_HOURS = (
@@ -39,6 +43,41 @@ _ADD_DAYS = (
 )
 
 
+_SERIES = itemgetter(1)
+
+
+class Sums:
+    """The values one transaction stores, per series, marked by hour."""
+
+    def __init__(self) -> None:
+        """Start with no series; the first reading starts an hour."""
+        self.low = self.high = BEFORE_ALL  # the current hour, [low, high)
+        self.series: dict[tuple[int, int], list[float]] = {}
+        self._lists: list[list[float]] = []  # the same lists, in order made
+        # First ms of each hour started, and how long each list was then.
+        self.marks: list[tuple[int, list[int]]] = []
+        self.strays: list[tuple[int, int, int, float]] = []
+
+    def __bool__(self) -> bool:
+        """Return whether any value was kept."""
+        return bool(self.marks or self.strays)
+
+    def put(self, ids: tuple[int, ...]) -> Callable[[float], None]:
+        """Return the append of the values list of series `ids` (device, metric)."""
+        key = (ids[0], ids[1])
+        if (values := self.series.get(key)) is None:
+            values = self.series[key] = []
+            self._lists.append(values)
+        return values.append
+
+    def start(self, ms: int) -> tuple[int, int]:
+        """Start the hour of `ms` (later than the current one); return its bounds."""
+        self.low = ms - ms % HOUR_MS
+        self.high = self.low + HOUR_MS
+        self.marks.append((self.low, list(map(len, self._lists))))
+        return self.low, self.high
+
+
 def add_sums(conn: sqlite3.Connection, sums: Sums) -> None:
     """Add the hours and days of `sums` to the rollups (in the caller's transaction)."""
     hours, days = add_up(sums)
@@ -47,53 +86,62 @@ def add_sums(conn: sqlite3.Connection, sums: Sums) -> None:
 
 
 def add_up(sums: Sums) -> tuple[list[float], list[float]]:
-    """Return the hours and the days of `sums`, flat, in key order.
+    """Return the hours and the days of `sums`, flat.
 
     Seven items per hour or day: device id, metric id, first ms, count, sum,
-    min, max. Times out of order are sorted first. `sum` compensates its
-    rounding like `math.fsum`, at about half the cost; a day's total is the
-    sum of its hours' totals, as when days are made again from their hours.
+    min, max; the same key may come more than once (strays). `sum`
+    compensates its rounding like `math.fsum`, at about half the cost; a day
+    adds up its hours, as when days are made again from their hours.
     """
     hours: list[float] = []
     days: list[float] = []
-    for (device, metric), both in sorted(sums.items()):
-        times, values = cast("list[int]", both[0::2]), both[1::2]
-        if times != sorted(times):
-            order = sorted(range(len(times)), key=times.__getitem__)
-            values = [values[i] for i in order]
-            times.sort()
-        firsts, parts = _cut(times, values)
-        counts = list(map(len, parts))
-        totals = list(map(sum, parts))
-        lows = list(map(min, parts))
-        highs = list(map(max, parts))
-        hours.extend(
-            chain.from_iterable(
-                zip(repeat(device), repeat(metric), firsts, counts, totals, lows, highs)
-            )
-        )
-        i, count = 0, len(firsts)
-        while i < count:
-            first = firsts[i] - firsts[i] % DAY_MS
-            j = bisect_left(firsts, first + DAY_MS, i)
-            days += (device, metric, first, sum(counts[i:j]), sum(totals[i:j]))
-            days += (min(lows[i:j]), max(highs[i:j]))
-            i = j
+    firsts = [first for first, _ in sums.marks]
+    made = sorted(enumerate(sums.series.items()), key=_SERIES)  # key order
+    for index, ((device, metric), values) in made:
+        starts = [lens[index] if index < len(lens) else 0 for _, lens in sums.marks]
+        ends = starts[1:]
+        ends.append(len(values))
+        cut, ones = firsts, starts
+        if any(
+            map(eq, starts, ends, strict=True)
+        ):  # hours without values of this series
+            full = list(map(lt, starts, ends, strict=True))
+            cut, ones, ends = [list(compress(x, full)) for x in (firsts, starts, ends)]
+        parts = list(map(values.__getitem__, map(slice, ones, ends, strict=True)))
+        _add_parts(hours, days, (device, metric), cut, parts)
+    strays: defaultdict[tuple[int, int, int], list[float]] = defaultdict(list)
+    for device, metric, ms, value in sums.strays:
+        strays[(device, metric, ms - ms % HOUR_MS)].append(value)
+    for (device, metric, first), values in sorted(strays.items()):
+        _add_parts(hours, days, (device, metric), [first], [values])
     return hours, days
 
 
-def _cut(times: list[int], values: list[float]) -> tuple[list[int], list[list[float]]]:
-    """Return the first ms and the values of each hour of sorted `times`."""
-    firsts: list[int] = []
-    parts: list[list[float]] = []
-    i, count = 0, len(times)
+def _add_parts(
+    hours: list[float],
+    days: list[float],
+    series: tuple[int, int],
+    firsts: list[int],
+    parts: list[list[float]],
+) -> None:
+    """Add the hours starting at `firsts` (ascending) with values `parts`, and their days."""
+    counts = list(map(len, parts))
+    totals = list(map(sum, parts))
+    lows = list(map(min, parts))
+    highs = list(map(max, parts))
+    device, metric = series
+    hours.extend(
+        chain.from_iterable(
+            zip(repeat(device), repeat(metric), firsts, counts, totals, lows, highs)
+        )
+    )
+    i, count = 0, len(firsts)
     while i < count:
-        first = times[i] - times[i] % HOUR_MS
-        j = bisect_left(times, first + HOUR_MS, i)
-        firsts.append(first)
-        parts.append(values[i:j])
+        first = firsts[i] - firsts[i] % DAY_MS
+        j = bisect_left(firsts, first + DAY_MS, i)
+        days += (device, metric, first, sum(counts[i:j]), sum(totals[i:j]))
+        days += (min(lows[i:j]), max(highs[i:j]))
         i = j
-    return firsts, parts
 
 
 def _add(conn: sqlite3.Connection, sql: tuple[str, str], flat: list[float]) -> None:
@@ -103,4 +151,6 @@ def _add(conn: sqlite3.Connection, sql: tuple[str, str], flat: list[float]) -> N
     if whole:
         conn.executemany(sql[1], [flat[at : at + step] for at in range(0, whole, step)])
     if whole < len(flat):
-        conn.executemany(sql[0], [flat[at : at + 7] for at in range(whole, len(flat), 7)])
+        conn.executemany(
+            sql[0], [flat[at : at + 7] for at in range(whole, len(flat), 7)]
+        )

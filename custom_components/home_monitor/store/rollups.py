@@ -4,9 +4,9 @@ Long-range queries read these instead of the readings (a year of a series is
 365 daily rows instead of 105,120 readings at five minutes). They change in
 the same transaction as the readings, and no reading counts twice:
 
-- The writer keeps the times and values it stores per series while it builds
-  the rows (`rows.reading_rows`); `refresh` cuts them into hours and days and
-  adds those to the hourly and daily rows at the end of the transaction. That
+- The writer keeps the values it stores per series, marked by hour, while it
+  builds the rows (`hour_sums`); `refresh` adds them up into hours and days
+  and adds those to the hourly and daily rows at the end of the transaction. That
   holds only for chunks of rows all stored at their own keys: a chunk with a
   repeat (ignored) or a moved value, and spool replays, are noted in `Touched`
   instead; their hours are recomputed from the readings after the adds, and
@@ -234,8 +234,8 @@ def refresh(
 ) -> None:
     """Bring the rollups up to date at the end of a write transaction.
 
-    `sums` (the times and values the transaction stored, per series) are cut
-    into hours and days and added to the rollups; then the touched hours (rows
+    `sums` (the values the transaction stored, per series and hour) are added
+    up into hours and days and added to the rollups; then the touched hours (rows
     that were repeats or moved, rows without sums) and the dirty ones are
     recomputed from the readings, which corrects anything added there, and
     their days made again from their hours; then a backfill step is taken.

@@ -12,7 +12,7 @@ import json
 import sqlite3
 
 from ..models import DeviceRecord, Reading
-from .hour_sums import Sums
+from .hour_sums import BEFORE_ALL, Sums
 from .records import EPOCH, DeviceItem, EventItem, Item, ReadingsItem, encode_value
 from .rollups import Touched, refresh
 
@@ -244,15 +244,13 @@ def reading_rows(
 
     A chunk takes well under a millisecond to build; `executemany` then lets
     go of the GIL around every row it steps, so the event loop never waits long.
-    Puts each reading's time and value in its series' list in `tally.sums`
-    for the rollups (`slots` holds ids and list per device key, metric, unit).
+    Puts each value in its series' list in `tally.sums` (see `hour_sums`).
     """
-    sums: Sums = {}
-    keep = MAINTAIN_ROLLUPS
-    tally.sums = sums if keep else None
+    sums = Sums()
+    tally.sums = sums if (keep := MAINTAIN_ROLLUPS) else None
     slots: dict[tuple[str, str, str | None], Slot] = {}
-    ids_of = catalog.ids
-    touched = tally.touched
+    low = high = BEFORE_ALL  # the hour readings are in (`sums.start`)
+    touched, ids_of = tally.touched, catalog.ids
     rows: list[Row] = []
     append = rows.append
     for item in items:
@@ -261,10 +259,9 @@ def reading_rows(
             for reading in item.readings:
                 try:
                     key = (reading.device_key, reading.metric, reading.unit)
-                    slot = slots.get(key)
-                    if slot is None:
+                    if (slot := slots.get(key)) is None:
                         ids = ids_of.get(key) or catalog.resolve(conn, reading, now_ms)
-                        slot = slots[key] = (ids, sums.setdefault(ids[:2], []).append)
+                        slot = slots[key] = (ids, sums.put(ids))
                     ids = slot[0]
                     delta = reading.measured_at - EPOCH
                     ms = (
@@ -283,9 +280,12 @@ def reading_rows(
                 touched.add(ids[0])
                 append((ids[0], ids[1], ms, stored, (received - ms) // 1000, ids[2]))
                 if keep:
-                    put = slot[1]
-                    put(ms)
-                    put(value)
+                    if ms >= high:
+                        low, high = sums.start(ms)
+                    if ms >= low:
+                        slot[1](value)
+                    else:
+                        sums.strays.append((ids[0], ids[1], ms, value))
                 if len(rows) >= CHUNK_ROWS:
                     tally.offered += len(rows)
                     yield rows
