@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from freezegun import freeze_time
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_monitor.const import DOMAIN
@@ -179,5 +182,56 @@ async def test_the_next_entry_takes_the_store_entities_when_the_owner_goes(
         assert state is not None
         assert state.state == "ok"
         assert await hass.config_entries.async_unload(second.entry_id)
+    finally:
+        await other.stop()
+
+
+def _entry_with_id(
+    sim: HueBridgeSimulator, app_key: str, entry_id: str
+) -> MockConfigEntry:
+    template = make_entry(sim, app_key, 2)
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=entry_id,
+        unique_id=template.unique_id,
+        title=template.title,
+        data=dict(template.data),
+        options=dict(template.options),
+    )
+
+
+async def test_an_entry_added_later_that_sorts_first_leaves_the_store_entities(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    bridge: HueBridgeSimulator,
+    app_key: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two entries made at the same moment: the one set up first keeps the entities."""
+    other = HueBridgeSimulator(replace(SMALL_HOME, seed=2))
+    await other.start()
+    try:
+        with freeze_time(dt_util.utcnow()):
+            running = _entry_with_id(bridge, app_key, "b-entry")
+            added = _entry_with_id(
+                other, other.add_app_key("home-monitor#test"), "a-entry"
+            )
+        assert added.created_at == running.created_at
+        running.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(running.entry_id)
+        await hass.async_block_till_done()
+        added.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(added.entry_id)
+        await hass.async_block_till_done()
+
+        assert "does not generate unique IDs" not in caplog.text
+        assert "store_status" in health_entities(entity_registry, running.entry_id)
+        assert "store_status" not in health_entities(entity_registry, added.entry_id)
+        status = health_entities(entity_registry, running.entry_id)["store_status"]
+        state = hass.states.get(status.entity_id)
+        assert state is not None
+        assert state.state == "ok"
+        for entry in (added, running):
+            assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await other.stop()

@@ -15,6 +15,7 @@ from typing import Final, override
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -148,6 +149,24 @@ def store_owner(hass: HomeAssistant) -> ConfigEntry | None:
     """
     entries = hass.config_entries.async_entries(DOMAIN, include_ignore=False)
     return min(entries, key=lambda e: (e.created_at, e.entry_id), default=None)
+
+
+def takes_store_entities(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Return whether `entry`'s platforms create the history store's entities now.
+
+    The owner does, unless another entry already runs them: one added later that
+    sorts first (made at the same moment) leaves them where they are until then.
+    """
+    owner = store_owner(hass)
+    if owner is None or owner.entry_id != entry.entry_id:
+        return False
+    device = dr.async_get(hass).async_get_device({(DOMAIN, STORE_DEVICE_KEY)})
+    if device is None:
+        return True
+    return not any(
+        held.config_entry_id != entry.entry_id and hass.states.get(held.entity_id)
+        for held in er.async_entries_for_device(er.async_get(hass), device.id)
+    )
 
 
 @callback

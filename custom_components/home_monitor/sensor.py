@@ -33,7 +33,7 @@ from .entity import (
     async_add_entities_as_found,
     descriptions_by_metric,
     entry_device_info,
-    store_owner,
+    takes_store_entities,
 )
 from .health import COMPONENT_STORE, ComponentHealth, HealthStatus
 from .health_monitor import HealthMonitor, async_get_monitor
@@ -254,7 +254,7 @@ async def async_setup_entry(
         EntryHealthSensor(monitor, coordinator, description)
         for description in ENTRY_HEALTH
     ]
-    if (owner := store_owner(hass)) is not None and owner.entry_id == entry.entry_id:
+    if takes_store_entities(hass, entry):
         health += [
             StoreHealthSensor(monitor, description) for description in STORE_HEALTH
         ]
