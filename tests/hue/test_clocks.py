@@ -92,20 +92,32 @@ async def test_v1_clock_stepped_back_loses_nothing(
     assert values[-3:] == [21.0, 22.0, 23.0]
 
 
-async def test_events_replayed_after_an_outage_keep_their_time(
-    hass: HomeAssistant, bridge: HueBridgeSimulator, loaded_v2: MockConfigEntry
+async def cut_the_stream(
+    hass: HomeAssistant,
+    bridge: HueBridgeSimulator,
+    entry: MockConfigEntry,
+    *,
+    path: str,
 ) -> None:
-    """Events the bridge replays on reconnecting are late, not from a wrong clock."""
-    coordinator = loaded_v2.runtime_data.coordinator
+    """Let the stream settle, then fail every request to `path` until cleared."""
+    coordinator = entry.runtime_data.coordinator
     bridge.home.clock.advance(30)
     bridge.set_value(1, "temperature", 19.7)
     sent = bridge.events.sent_events
     await wait_for(hass, lambda: bridge.events.sent_events == sent)
     await poll(hass, 1)
-    # The stream cannot come back for now: the coordinator polls instead.
-    bridge.fail(503, count=10**6, path="/eventstream")
+    bridge.fail(503, count=10**6, path=path)
     bridge.drop_streams()
     await wait_for(hass, lambda: coordinator.polling)
+
+
+async def test_events_replayed_after_an_outage_keep_their_time(
+    hass: HomeAssistant, bridge: HueBridgeSimulator, loaded_v2: MockConfigEntry
+) -> None:
+    """Events the bridge replays on reconnecting are late, not from a wrong clock."""
+    coordinator = loaded_v2.runtime_data.coordinator
+    # The stream cannot come back for now: the coordinator polls instead.
+    await cut_the_stream(hass, bridge, loaded_v2, path="/eventstream")
     bridge.home.clock.advance(60)
     bridge.set_value(0, "temperature", 21.5)  # missed: only a replay brings it
     missed = bridge.sensor(0).changed["temperature"]
@@ -130,14 +142,7 @@ async def test_events_replayed_after_a_storm_keep_their_time(
 ) -> None:
     """Every request fails for a while; the resync and the replay both come after."""
     coordinator = loaded_v2.runtime_data.coordinator
-    bridge.home.clock.advance(30)
-    bridge.set_value(1, "temperature", 19.7)
-    sent = bridge.events.sent_events
-    await wait_for(hass, lambda: bridge.events.sent_events == sent)
-    await poll(hass, 1)
-    bridge.fail(503, count=10**6)
-    bridge.drop_streams()
-    await wait_for(hass, lambda: coordinator.polling)
+    await cut_the_stream(hass, bridge, loaded_v2, path="/")
     missed = []
     for value in (21.5, 22.0, 22.5):
         bridge.home.clock.advance(60)
