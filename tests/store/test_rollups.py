@@ -301,6 +301,22 @@ def test_a_batch_out_of_order_adds_up_by_hour_and_day(
     assert len(stored_days(db_path)) == 4 + 4
 
 
+def test_readings_back_in_time_and_new_series_add_up_once(
+    make_store: StoreFactory, db_path: Path
+) -> None:
+    """Readings of an earlier hour than the writer's current one, series that come late."""
+    store = make_store()
+    store.enqueue(make_readings(30))
+    store.enqueue(make_readings(5, start=T0 + 5 * HOUR))  # the hour jumps ahead
+    store.enqueue(make_readings(20, start=T0 + 30 * timedelta(minutes=1)))  # and back
+    for start in (T0 + 2 * HOUR, T0 + 6 * HOUR, T0 - DAY):
+        store.enqueue(make_readings(10, device=OTHER, metric=Metric.PM25, start=start))
+    assert store.flush(10)
+    assert_rollups_exact(db_path)
+    assert sum(count for count, *_ in stored_rollups(db_path).values()) == 85
+    assert sum(count for count, *_ in stored_days(db_path).values()) == 85
+
+
 def test_readings_before_1970_roll_up_by_their_own_hours(
     make_store: StoreFactory, db_path: Path
 ) -> None:

@@ -1,15 +1,15 @@
 """A write transaction's readings added up by series, hour and day.
 
-Readings mostly arrive in time order. While it builds the rows, the writer
-keeps the hour the readings are in (`low`, `high`) and puts each value into a
-list per series; when a reading starts a later hour, `start` notes how long
-each list was (in C), so each list is cut into hours without noting times. A
-reading from before the current hour is kept aside with its time (`strays`).
-At the end of the transaction `add_sums` slices the lists at those marks,
-adds the parts up with the builtins mapped in C, adds the strays up by hour,
-adds the hours up into days, and adds both to the rollups in multi-row
-upserts. Whether the sums may be trusted (every row stored at its own key) is
-the caller's business (`rollups.refresh`).
+Readings mostly arrive in time order. While it builds the rows
+(`rows.reading_rows`), the writer keeps the hour the readings are in and puts
+each value into a list per series; when a reading starts a later hour,
+`Sums.start` notes how long each list is (in C), so the lists are cut into
+hours without keeping times. A reading from before the current hour is kept
+aside with its time (`strays`). At the end of the transaction `add_sums`
+slices the lists at those marks, adds the parts up with the builtins mapped in
+C, the strays by hour, the hours into days, and adds both to the rollups in
+multi-row upserts. Whether the sums may be trusted (every row stored at its
+own key) is the caller's business (`rollups.refresh`).
 """
 
 from bisect import bisect_left
@@ -41,8 +41,6 @@ _ADD_DAYS = (
     _ADD.format(table="rollup_days", key="day", values=_ONE),
     _ADD.format(table="rollup_days", key="day", values=_MANY),
 )
-
-
 _SERIES = itemgetter(1)
 
 
@@ -51,7 +49,6 @@ class Sums:
 
     def __init__(self) -> None:
         """Start with no series; the first reading starts an hour."""
-        self.low = self.high = BEFORE_ALL  # the current hour, [low, high)
         self.series: dict[tuple[int, int], list[float]] = {}
         self._lists: list[list[float]] = []  # the same lists, in order made
         # First ms of each hour started, and how long each list was then.
@@ -72,10 +69,9 @@ class Sums:
 
     def start(self, ms: int) -> tuple[int, int]:
         """Start the hour of `ms` (later than the current one); return its bounds."""
-        self.low = ms - ms % HOUR_MS
-        self.high = self.low + HOUR_MS
-        self.marks.append((self.low, list(map(len, self._lists))))
-        return self.low, self.high
+        low = ms - ms % HOUR_MS
+        self.marks.append((low, list(map(len, self._lists))))
+        return low, low + HOUR_MS
 
 
 def add_sums(conn: sqlite3.Connection, sums: Sums) -> None:
@@ -102,9 +98,7 @@ def add_up(sums: Sums) -> tuple[list[float], list[float]]:
         ends = starts[1:]
         ends.append(len(values))
         cut, ones = firsts, starts
-        if any(
-            map(eq, starts, ends, strict=True)
-        ):  # hours without values of this series
+        if any(map(eq, starts, ends, strict=True)):  # hours without its values
             full = list(map(lt, starts, ends, strict=True))
             cut, ones, ends = [list(compress(x, full)) for x in (firsts, starts, ends)]
         parts = list(map(values.__getitem__, map(slice, ones, ends, strict=True)))
