@@ -160,12 +160,13 @@ def takes_store_entities(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     owner = store_owner(hass)
     if owner is None or owner.entry_id != entry.entry_id:
         return False
-    device = dr.async_get(hass).async_get_device({(DOMAIN, STORE_DEVICE_KEY)})
-    if device is None:
-        return True
+    entities = er.async_get(hass)
     return not any(
         held.config_entry_id != entry.entry_id and hass.states.get(held.entity_id)
-        for held in er.async_entries_for_device(er.async_get(hass), device.id)
+        for device in dr.async_get(hass).async_get_devices(
+            identifiers={(DOMAIN, STORE_DEVICE_KEY)}
+        )
+        for held in er.async_entries_for_device(entities, device.id)
     )
 
 

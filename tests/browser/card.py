@@ -227,9 +227,13 @@ def check(hass: LiveHass) -> None:
 
 def check_hover(page: Page) -> None:
     """Hovering a panel shows the time and each series' value with its unit."""
-    box = page.locator(CARD).locator("svg").first.bounding_box()
+    # Playwright scrolls the plot into view and moves the mouse onto its middle in steps,
+    # so the plot gets mouse moves wherever the card sits on the page.
+    hit = page.locator(CARD).locator("svg .hit").first
+    box = hit.bounding_box()
     assert box is not None
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.move(0, 0)
+    hit.hover(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
     tooltip = page.locator(CARD).locator(".tooltip")
     tooltip.wait_for(state="visible", timeout=5_000)
     text = tooltip.inner_text()
