@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.typing import (
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.home_monitor import card
+from custom_components import home_monitor
 from custom_components.home_monitor.const import DOMAIN
 from custom_components.home_monitor.models import DeviceRecord, Metric, Reading
 from custom_components.home_monitor.sources.hue.mapping import device_key
@@ -375,4 +375,4 @@ async def test_card_is_served_and_loaded_by_the_frontend(
 
 async def test_card_needs_the_frontend(hass: HomeAssistant) -> None:
     """Without the frontend there is nothing to register."""
-    assert await card.async_register_card(hass) is None
+    assert await home_monitor.async_register_card(hass) is None

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from functools import partial
+import hashlib
+from pathlib import Path
+from typing import Final
 
+from homeassistant.components.frontend import add_extra_js_url
+from homeassistant.components.http import StaticPathConfig
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.loader import async_get_integration
 
-from .card import async_register_card
 from .const import CONF_SOURCE, DOMAIN
 from .coordinator import HomeMonitorConfigEntry, HomeMonitorRuntime
 from .device_actions import async_setup_device_services
@@ -25,6 +30,36 @@ from .websocket import async_register_commands
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+# The history card: one ES module with no build step. Its folder is served by Home
+# Assistant's HTTP server and its URL (with the version and a digest of the file, so a
+# browser never keeps an old copy) is an extra module of the frontend, so the card is in
+# the card picker without a dashboard resource to add.
+CARD_FILENAME: Final = "home-monitor-history-card.js"
+CARD_DIRECTORY: Final = Path(__file__).parent / "frontend"
+CARD_URL_BASE: Final = f"/{DOMAIN}/frontend"
+
+
+def _digest() -> str:
+    return hashlib.sha256((CARD_DIRECTORY / CARD_FILENAME).read_bytes()).hexdigest()[:8]
+
+
+async def async_register_card(hass: HomeAssistant) -> str | None:
+    """Serve the card and load it in every dashboard; return its URL.
+
+    Does nothing (returns None) without Home Assistant's frontend, for
+    example in a configuration without `default_config` or `frontend:`.
+    """
+    if "frontend" not in hass.config.components or hass.http is None:
+        return None
+    integration = await async_get_integration(hass, DOMAIN)
+    digest = await hass.async_add_executor_job(_digest)
+    await hass.http.async_register_static_paths(
+        [StaticPathConfig(CARD_URL_BASE, str(CARD_DIRECTORY), cache_headers=True)]
+    )
+    url = f"{CARD_URL_BASE}/{CARD_FILENAME}?v={integration.version}-{digest}"
+    add_extra_js_url(hass, url)
+    return url
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
