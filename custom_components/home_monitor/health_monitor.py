@@ -27,7 +27,7 @@ from .const import DOMAIN, LOGGER
 from .health import HealthReport, HealthStatus, async_health_report
 from .history import get_store, store_path
 from .repairs import RepairTracker
-from .store import HistoryReadError
+from .store import HistoryReadError, StoreStatus
 
 if TYPE_CHECKING:
     from .coordinator import HomeMonitorConfigEntry
@@ -37,6 +37,8 @@ CHECK_INTERVAL: Final = timedelta(minutes=1)
 # After a coordinator changes, the checks run this many seconds later (at most
 # once per this many seconds).
 CHANGE_COOLDOWN: Final = 2.0
+# Counts of the stored readings taken before one is not crossed by a commit.
+COUNT_ATTEMPTS: Final = 5
 
 MONITOR_KEY: HassKey[HealthMonitor] = HassKey(f"{DOMAIN}_health")
 
@@ -257,8 +259,7 @@ class HealthMonitor:
 
     async def _async_count_now(self, store: HistoryStore) -> None:
         try:
-            status = store.status()
-            readings = await self.hass.async_add_executor_job(_count, store)
+            readings, status = await self.hass.async_add_executor_job(_count, store)
         except HistoryReadError as err:
             LOGGER.debug("Could not count the stored readings: %s", err)
             return
@@ -271,10 +272,25 @@ class HealthMonitor:
             listener()
 
 
-def _count(store: HistoryStore) -> int:
-    """Count the readings in the file (blocking); leave no reader open on a closed store."""
+def _count(store: HistoryStore) -> tuple[int, StoreStatus]:
+    """Count the readings in the file with the status the count matches (blocking).
+
+    A commit between reading the status and counting would be counted twice (or
+    missed): the count is taken again until no commit came in between, at most a few
+    times; under steady ingest the figure may then be off by the readings written
+    while counting. No reader is left open on a closed store.
+    """
     try:
-        return store.reader.count()
+        for _ in range(COUNT_ATTEMPTS):
+            before = store.status()
+            readings = store.reader.count()
+            after = store.status()
+            if (before.readings_written, before.purged) == (
+                after.readings_written,
+                after.purged,
+            ):
+                break
+        return readings, before
     finally:
         if not store.status().open:
             store.reader.close()
